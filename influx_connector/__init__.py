@@ -1,0 +1,1 @@
+"""influx-connector: a declarative InfluxDB data source for low-code host apps."""

@@ -1,0 +1,98 @@
+"""The facade a host app uses: find data sources, open connections, run operations.
+
+    from influx_connector import api
+    with api.connect({"host": "localhost", "token": "..."}) as conn:
+        result = conn.run("list_buckets", {"limit": 5})
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .connection import Connection, Result, TestReport
+from .errors import NotFoundError
+from .manifest import load_connector
+from .model import Connector
+from .plugins import PluginHost, default_host
+from .suggest import did_you_mean
+
+#: Extra folders of operation YAML files, separated like PATH.
+OPERATIONS_ENV = "INFLUX_CONNECTOR_OPERATIONS"
+DEFAULT_SOURCE = "influxdb"
+
+_cache: dict[tuple[Any, ...], Connector] = {}
+_cache_lock = threading.Lock()
+
+
+def _env_dirs() -> tuple[Path, ...]:
+    raw = os.environ.get(OPERATIONS_ENV, "")
+    return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+
+
+def datasource_files(host: PluginHost | None = None) -> list[Path]:
+    """connector.yaml of every data source the loaded plugins provide."""
+    host = host or default_host()
+    files: list[Path] = []
+    for part in host.hook.influx_connector_datasources():
+        files.extend(Path(p) for p in part or ())
+    return files
+
+
+def list_datasources(host: PluginHost | None = None) -> list[Connector]:
+    return [load(f, host=host) for f in datasource_files(host)]
+
+
+def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str | Path] = (),
+         host: PluginHost | None = None) -> Connector:
+    """A compiled data source, by id or by the path of its connector.yaml (compiled once, cached).
+
+    Operations come from the ``operations/`` folder beside connector.yaml, from plugins, from
+    ``extra_operation_dirs`` and from the folders in ``$INFLUX_CONNECTOR_OPERATIONS``.
+    """
+    host = host or default_host()
+    path = Path(source) if str(source).endswith((".yaml", ".yml")) else _find(str(source), host)
+    source_id = path.resolve()
+    plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=str(source))
+                   for d in part or ()]
+    dirs = tuple(Path(d).resolve() for d in (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
+    key = (source_id, dirs, id(host), _mtimes(path, dirs))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = load_connector(path, dirs, host.provided_names())
+        return _cache[key]
+
+
+def _mtimes(path: Path, dirs: tuple[Path, ...]) -> tuple[float, ...]:
+    """Folder and file times, so an operation dropped into a folder shows up without a restart."""
+    stamps = [path.stat().st_mtime, (path.parent / "operations").stat().st_mtime
+              if (path.parent / "operations").is_dir() else 0.0]
+    for d in dirs:
+        stamps.append(d.stat().st_mtime if d.is_dir() else 0.0)
+        stamps.extend(f.stat().st_mtime for f in sorted(d.glob("*.y*ml"))) if d.is_dir() else None
+    return tuple(stamps)
+
+
+def _find(source_id: str, host: PluginHost) -> Path:
+    import yaml
+
+    found: dict[str, Path] = {}
+    for path in datasource_files(host):
+        with open(path, encoding="utf-8") as fh:
+            head = yaml.safe_load(fh) or {}
+        found[str(head.get("id"))] = path
+    if source_id not in found:
+        hint = did_you_mean(source_id, found)
+        raise NotFoundError(f"no data source '{source_id}'{hint}; installed: {', '.join(sorted(found)) or 'none'}")
+    return found[source_id]
+
+
+def connect(values: Mapping[str, Any], source: str | Path = DEFAULT_SOURCE,
+            extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> Connection:
+    """A connection with validated values (raises ValidationError naming each bad field)."""
+    host = host or default_host()
+    return Connection(load(source, extra_operation_dirs, host), values, host)
+
+
+__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "list_datasources", "load"]

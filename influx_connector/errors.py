@@ -1,0 +1,168 @@
+"""Every error the connector raises, in one place.
+
+Each message is written for the person in front of the host app: it names the field, file or
+server answer that went wrong and says what to do. No message ever contains a secret: the
+transport masks credentials before an error is built, and these classes never format raw
+request headers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConnectorError(Exception):
+    """Base class: catch this to catch everything the connector raises on purpose."""
+
+    #: CLI exit code for this family of errors.
+    exit_code = 1
+
+
+# --- authoring problems -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """One problem in a connector or operation YAML file, with where it is."""
+
+    file: str
+    line: int
+    column: int
+    pointer: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        text = f"{where}: {self.pointer or '/'}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ManifestError(ConnectorError):
+    """A manifest (connector.yaml or an operation file) breaks the authoring contract."""
+
+    exit_code = 3
+
+    def __init__(self, problems: list[ManifestProblem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the manifest:\n{lines}")
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One thing wrong with one input field. ``field`` is a dotted path such as ``data[2].fields``."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(ConnectorError):
+    """Input was rejected before any request was sent. ``errors`` lists every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, errors: list[FieldError], subject: str = "input"):
+        self.errors = list(errors)
+        self.subject = subject
+        lines = "\n".join(f"  {e}" for e in self.errors)
+        super().__init__(f"invalid {subject}:\n{lines}")
+
+    def by_field(self) -> dict[str, list[str]]:
+        """Messages grouped by field, ready to show next to each form field."""
+        grouped: dict[str, list[str]] = {}
+        for err in self.errors:
+            grouped.setdefault(err.field, []).append(err.message)
+        return grouped
+
+
+# --- talking to the server ------------------------------------------------------------------
+
+
+class TransportError(ConnectorError):
+    """The request did not get an HTTP answer."""
+
+    exit_code = 5
+
+
+class NetworkError(TransportError):
+    """Connection refused, reset, DNS failure and the like."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed (certificate not trusted, wrong host name, ...)."""
+
+
+class TimeoutError(TransportError):  # noqa: A001 - deliberately shadows the builtin inside this package
+    """The server did not answer within the configured timeout."""
+
+
+@dataclass
+class APIErrorDetails:
+    status: int
+    code: str | None = None
+    message: str | None = None
+    line: int | None = None
+    reference: str | None = None
+    body: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class APIError(ConnectorError):
+    """The server answered with an error: an HTTP status, or an error table inside a 200 stream.
+
+    ``code`` and ``message`` come from the server's error body when it has one (InfluxDB sends
+    ``{"code": "...", "message": "..."}``); ``line`` is the first rejected line of a write.
+    """
+
+    exit_code = 4
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        line: int | None = None,
+        reference: str | None = None,
+        body: Any = None,
+        operation: str | None = None,
+    ):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.line = line
+        self.reference = reference
+        self.body = body
+        self.operation = operation
+        parts = [f"HTTP {status}" if status else "error in the response stream"]
+        if code:
+            parts.append(f"[{code}]")
+        parts.append(message or "the server gave no explanation")
+        text = " ".join(parts)
+        if line is not None:
+            text += f" (line {line})"
+        if reference:
+            text += f" (reference {reference})"
+        if operation:
+            text = f"{operation}: {text}"
+        super().__init__(text)
+
+
+class DecodeError(ConnectorError):
+    """The server's answer could not be read in the format the operation declares."""
+
+    exit_code = 4
+
+
+class NotFoundError(ConnectorError):
+    """An operation, codec or data source name that nothing provides."""
+
+    exit_code = 2

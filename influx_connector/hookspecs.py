@@ -1,0 +1,93 @@
+"""Every hook the engine calls, each documented where it is declared.
+
+A plugin is a module or object with functions marked ``@hookimpl`` and named like the specs
+below. Plugins are found through the ``influx_connector`` entry-point group; the engine's own
+codecs are registered the same way (``influx_connector.builtin``), and the InfluxDB data source
+itself is such a plugin (``influx_connector.influxdb``).
+
+Implementations may take fewer arguments than a spec lists (pluggy's opt-in arguments), so
+adding an argument to a spec later breaks no plugin.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import pluggy
+
+PROJECT = "influx_connector"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def influx_connector_datasources() -> list[Any]:
+    """Return paths of ``connector.yaml`` files this plugin provides.
+
+    Each file is a data source; its operations are the YAML files in the ``operations/``
+    folder beside it. Results of all plugins are combined.
+    """
+
+
+@hookspec
+def influx_connector_codecs() -> Mapping[str, Callable[..., Any]]:
+    """Return response decoders by name, as used in an operation's ``response.codec``.
+
+    A decoder is called as ``decode(response, **options)`` where ``response`` is a
+    ``requests.Response`` (read it with ``iter_lines`` when the operation streams) and the
+    options are the operation's rendered ``response.options``. It returns the result data or
+    raises ``influx_connector.errors.DecodeError`` / ``APIError``. A decoder may also take
+    ``summary``: what the body encoder reported about the request.
+    """
+
+
+@hookspec
+def influx_connector_encoders() -> Mapping[str, Callable[..., Any]]:
+    """Return request-body encoders by name, as used in ``request.body.encode``.
+
+    An encoder is called as ``encode(value, field=<param name>, **options)`` and returns
+    ``(body_bytes, summary)``, where summary is a mapping of figures (``count``, ...) that the
+    response options can quote with ``{$body: key}``. Bad input raises
+    ``influx_connector.errors.ValidationError`` naming the field; nothing has been sent then.
+    """
+
+
+@hookspec
+def influx_connector_rules() -> Mapping[str, Callable[..., Any]]:
+    """Return pure value rules by name, as used by ``{$rule: name, value: ..., option: ...}``.
+
+    A rule is called as ``rule(value, **options)`` and must not do I/O: renders stay pure.
+    """
+
+
+@hookspec
+def influx_connector_resolvers() -> Mapping[str, Callable[..., Any]]:
+    """Return resolvers by name, as used by ``{$resolve: name, value: ...}``.
+
+    A resolver is called as ``resolve(value, client)`` and may ask the server through
+    ``client.get_json(path, query)`` (the same session, auth and timeouts as operations). A
+    dry-run does not call resolvers; it renders the value as given.
+    """
+
+
+@hookspec
+def influx_connector_operation_dirs(connector_id: str) -> list[Any]:
+    """Return extra folders of operation YAML files for the data source ``connector_id``."""
+
+
+@hookspec(firstresult=True)
+def influx_connector_send(request: Any, session: Any, settings: Mapping[str, Any], operation: str) -> Any:
+    """Send a prepared request and return the ``requests.Response``. The first answer wins.
+
+    The engine's own implementation sends through the connection's ``requests.Session`` and is
+    tried last. Wrap it to add middleware without forking::
+
+        @hookimpl(wrapper=True)
+        def influx_connector_send(request, operation):
+            request.headers["X-Trace"] = new_trace_id()   # before
+            response = yield                               # the send itself
+            record(operation, response.status_code)        # after
+            return response
+
+    ``settings`` holds the keyword arguments for ``Session.send`` (timeout, verify, stream).
+    Never log ``request.headers`` as they are: they carry the credentials.
+    """

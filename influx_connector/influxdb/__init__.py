@@ -1,0 +1,92 @@
+"""The InfluxDB data source, as a plugin of the generic engine.
+
+The engine knows nothing about InfluxDB: this module hands it the manifest and the few pieces
+YAML cannot say: the annotated-CSV decoder, the line-protocol encoder, and the rule that a
+16-hex value is an organization ID while anything else is a name.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..hookspecs import hookimpl
+from ..resources import connector_file
+
+_ID = re.compile(r"^[0-9a-fA-F]{16}$")
+
+
+def is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+def org_placement(value: Any, keep_org: bool = False) -> dict[str, str]:
+    """Query parameters for an organization: an ID goes as orgID, a name as org.
+
+    ``keep_org`` also sends the ID as ``org`` where the contract requires ``org`` (write).
+    """
+    text = str(value)
+    if is_id(text):
+        return {"org": text, "orgID": text} if keep_org else {"orgID": text}
+    return {"org": text}
+
+
+def resolve_org_id(value: Any, client: Any) -> str:
+    """The ID of an organization given by name or ID (bucket bodies accept only an ID)."""
+    from ..errors import APIError
+
+    text = str(value)
+    if is_id(text):
+        return text
+    try:
+        found = client.get_json("/api/v2/orgs", {"org": text}, operation="find organization")
+    except APIError as exc:
+        if exc.status == 404:
+            raise APIError(404, f'organization "{text}" not found', code="not found",
+                           operation="find organization") from None
+        raise
+    orgs = (found or {}).get("orgs") or []
+    match = next((o for o in orgs if o.get("name") == text), None)
+    if match is None:
+        raise APIError(404, f'organization "{text}" not found', code="not found", operation="find organization")
+    return str(match["id"])
+
+
+def decode_annotated_csv(response: Any, shape: str = "rows") -> Any:
+    from .annotated_csv import decode
+
+    if shape == "csv":
+        return response.content.decode("utf-8")
+    return decode(response.iter_lines(decode_unicode=True), shape=shape)
+
+
+def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
+    from .line_protocol import encode_data
+
+    body, count = encode_data(value, precision=precision, field=field)
+    return body, {"count": count}
+
+
+@hookimpl
+def influx_connector_datasources() -> list[Path]:
+    return [connector_file()]
+
+
+@hookimpl
+def influx_connector_codecs() -> Mapping[str, Any]:
+    return {"annotated_csv": decode_annotated_csv}
+
+
+@hookimpl
+def influx_connector_encoders() -> Mapping[str, Any]:
+    return {"line_protocol": encode_line_protocol}
+
+
+@hookimpl
+def influx_connector_rules() -> Mapping[str, Any]:
+    return {"influx_org": org_placement}
+
+
+@hookimpl
+def influx_connector_resolvers() -> Mapping[str, Any]:
+    return {"influx_org_id": resolve_org_id}

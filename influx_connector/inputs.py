@@ -1,0 +1,160 @@
+"""Check input values against declared fields: every problem, keyed by field, before any I/O.
+
+Used for connection values and for operation parameters alike, from the same declarations that
+draw the forms.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+
+from .errors import FieldError, ValidationError
+from .model import Param
+from .suggest import did_you_mean
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "an object", "array": "a list", "null": "null"}
+
+format_checker = jsonschema.FormatChecker(formats=())
+
+
+@format_checker.checks("date-time")
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.match(value):
+        return False
+    month, day = int(value[5:7]), int(value[8:10])
+    hour, minute, second = int(value[11:13]), int(value[14:16]), int(value[17:19])
+    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61
+
+
+@lru_cache(maxsize=512)
+def _validator(schema_json: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(json.loads(schema_json), format_checker=format_checker)
+
+
+def _path(name: str, parts: Iterable[Any]) -> str:
+    out = name
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return {str: "string", dict: "object", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def explain(error: jsonschema.ValidationError, messages: Mapping[str, str]) -> str:
+    """A message for one schema failure, in words a form user understands."""
+    kind, limit, value = error.validator, error.validator_value, error.instance
+    if kind in messages:
+        return messages[kind]
+    if kind == "type":
+        wanted = limit if isinstance(limit, list) else [limit]
+        return f"must be {' or '.join(_TYPE_NAMES.get(t, t) for t in wanted)}, not {_type_of(value)}"
+    if kind == "minLength":
+        return "must not be empty" if limit == 1 else f"must be at least {limit} characters long"
+    if kind == "maxLength":
+        return f"must be at most {limit} characters long (it has {len(value)})"
+    if kind == "minimum":
+        return f"must be at least {limit} (got {value})"
+    if kind == "maximum":
+        return f"must be at most {limit} (got {value})"
+    if kind == "exclusiveMinimum":
+        return f"must be greater than {limit} (got {value})"
+    if kind == "exclusiveMaximum":
+        return f"must be less than {limit} (got {value})"
+    if kind == "enum":
+        hint = did_you_mean(str(value), [str(v) for v in limit])
+        return f"must be one of {', '.join(map(str, limit))} (got {value!r}){hint}"
+    if kind == "pattern":
+        return f"does not have the expected form (pattern {limit})"
+    if kind == "format" and limit == "date-time":
+        return f"must be an RFC3339 date-time such as 2024-01-31T12:00:00Z (got {value!r})"
+    if kind == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown keys")
+    if kind == "required":
+        return error.message.replace("is a required property", "is required")
+    return error.message
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def check(
+    params: tuple[Param, ...],
+    values: Mapping[str, Any] | None,
+    *,
+    fallback: Mapping[str, Any] | None = None,
+    requires_one_of: tuple[tuple[str, ...], ...] = (),
+    subject: str = "input",
+) -> dict[str, Any]:
+    """Validated values with defaults applied; raise ValidationError listing every problem.
+
+    ``fallback`` supplies values for parameters declared with ``default_from`` (the connection).
+    Empty text counts as not given, so an untouched form field does not override a default.
+    """
+    values = dict(values or {})
+    fallback = fallback or {}
+    errors: list[FieldError] = []
+    known = {p.name for p in params}
+    for name in values:
+        if name not in known:
+            hint = did_you_mean(name, known)
+            errors.append(FieldError(name, f"unknown field{hint}; known fields: {', '.join(sorted(known)) or 'none'}"))
+    out: dict[str, Any] = {}
+    emptied: set[str] = set()
+    for p in params:
+        value = values.get(p.name)
+        if _is_empty(value):
+            if value is not None:
+                emptied.add(p.name)
+            value = None
+        if value is not None and p.coerce == "json" and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                errors.append(FieldError(p.name, f"is not valid JSON: {exc}"))
+                continue
+            if not isinstance(value, dict):
+                errors.append(FieldError(p.name, f"must be a JSON object, not {_type_of(value)}"))
+                continue
+        if value is None and p.default_from and not _is_empty(fallback.get(p.default_from)):
+            value = fallback[p.default_from]
+        if value is None and p.has_default:
+            value = p.default
+        if value is None:
+            if p.required:
+                where = f" or set '{p.default_from}' on the connection" if p.default_from else ""
+                errors.append(FieldError(p.name, ("must not be empty" if p.name in emptied else "is required")
+                                         + (f" (give it{where})" if where else "")))
+            continue
+        validator = _validator(json.dumps(dict(p.schema), sort_keys=True))
+        problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+        for err in problems:
+            errors.append(FieldError(_path(p.name, err.absolute_path), explain(err, p.messages)))
+        out[p.name] = value
+    if requires_one_of and not any(all(n in out for n in group) for group in requires_one_of):
+        # Key the error by the first missing field of the alternative that is closest to complete.
+        best = max(requires_one_of, key=lambda g: sum(n in out for n in g) / len(g))
+        missing = next(n for n in best if n not in out)
+        options = " or ".join("+".join(g) for g in requires_one_of)
+        errors.append(FieldError(missing, f"is required: give {options}"))
+    if errors:
+        raise ValidationError(errors, subject)
+    return out

@@ -1,0 +1,129 @@
+"""The plugin host: builds the pluggy manager and loads plugins without letting one break it.
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that fails to import, so
+this loader guards each entry point: a broken plugin is logged and listed in ``failures``, and
+the rest still load. ``INFLUX_CONNECTOR_PLUGINS`` (comma-separated names) allows only those
+entry points; ``INFLUX_CONNECTOR_DISABLE_PLUGINS`` blocks the ones named;
+``INFLUX_CONNECTOR_STRICT_PLUGINS=1`` re-raises load errors, for plugin authors.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Callable, Mapping
+
+import pluggy
+
+from . import builtin, hookspecs
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "influx_connector"
+ALLOW_ENV = "INFLUX_CONNECTOR_PLUGINS"
+BLOCK_ENV = "INFLUX_CONNECTOR_DISABLE_PLUGINS"
+STRICT_ENV = "INFLUX_CONNECTOR_STRICT_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    name: str
+    error: str
+
+
+def _names(env: str) -> set[str] | None:
+    raw = os.environ.get(env)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+@dataclass
+class PluginHost:
+    """A pluggy manager with the engine's hooks, plus the merged tables plugins provide."""
+
+    pm: pluggy.PluginManager
+    failures: list[PluginFailure] = field(default_factory=list)
+    _tables: dict[str, dict[str, Callable[..., Any]]] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def table(self, kind: str) -> Mapping[str, Callable[..., Any]]:
+        """Merged name→callable table for 'codecs', 'encoders', 'rules' or 'resolvers'."""
+        if kind not in self._tables:
+            merged: dict[str, Callable[..., Any]] = {}
+            # pluggy calls the last registered first; reverse so later plugins override earlier ones.
+            for part in reversed(getattr(self.pm.hook, f"influx_connector_{kind}")()):
+                merged.update(part or {})
+            self._tables[kind] = merged
+        return self._tables[kind]
+
+    def provided_names(self) -> dict[str, list[str]]:
+        """What templates and operations may name, for manifest checks."""
+        return {"codec": list(self.table("codecs")), "encoder": list(self.table("encoders")),
+                "rule": list(self.table("rules")), "resolver": list(self.table("resolvers"))}
+
+    def register(self, plugin: Any, name: str | None = None) -> None:
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self._tables.clear()
+
+
+def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -> None:
+    allow, block = _names(ALLOW_ENV), _names(BLOCK_ENV) or set()
+    strict = os.environ.get(STRICT_ENV) == "1"
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if (allow is not None and ep.name not in allow) or ep.name in block:
+            log.info("plugin %s not loaded: excluded by %s/%s", ep.name, ALLOW_ENV, BLOCK_ENV)
+            continue
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+            pm.check_pending()
+        except Exception as exc:  # a broken plugin must not take the host down
+            if strict:
+                raise
+            plugin_obj = pm.get_plugin(ep.name)
+            if plugin_obj is not None:
+                pm.unregister(plugin_obj)
+            failures.append(PluginFailure(ep.name, f"{type(exc).__name__}: {exc}"))
+            log.warning("plugin %s failed to load and was skipped: %s: %s", ep.name, type(exc).__name__, exc)
+
+
+def create_host(load_entrypoints: bool = True, extra: tuple[Any, ...] = ()) -> PluginHost:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name="builtin")
+    host = PluginHost(pm)
+    if load_entrypoints:
+        load_entry_points(pm, host.failures)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()
+    return host
+
+
+_default: PluginHost | None = None
+_lock = threading.Lock()
+
+
+def default_host() -> PluginHost:
+    """The process-wide host, created on first use."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = create_host()
+        return _default
+
+
+def reset_default_host() -> None:
+    """Forget the process-wide host (tests change the environment and load again)."""
+    global _default
+    with _lock:
+        _default = None

@@ -1,0 +1,193 @@
+"""Render an operation and its validated parameters into an HTTP request. Pure: no I/O.
+
+Because rendering sends nothing, the same function serves runs, dry-runs, curl export, the
+examples in the YAML files and the contract tests.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from urllib.parse import quote, urlencode
+
+from .errors import FieldError, ValidationError
+from .model import Connector, Operation, RequestSpec
+from .secrets import Redactor
+from .template import OMIT, Context, render
+
+USER_AGENT = "influx-connector/0.1"
+MASK = "****"
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A rendered request. Its repr and ``to_dict`` never show credentials."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+    json: Any = None
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 10.0
+    redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
+    secret_headers: tuple[str, ...] = ()
+
+    def masked_headers(self) -> dict[str, str]:
+        secret = {h.lower() for h in self.secret_headers}
+        out = {}
+        for name, value in self.headers.items():
+            if name.lower() in secret:
+                scheme = value.split(" ", 1)[0] if " " in value else ""
+                out[name] = f"{scheme} {MASK}".strip()
+            else:
+                out[name] = self.redactor.mask(value)
+        return out
+
+    def body_text(self) -> str | None:
+        if self.body is None:
+            return None
+        if self.headers.get("Content-Encoding") == "gzip":
+            return f"<{len(self.body)} bytes, gzip-compressed>"
+        return self.redactor.mask(self.body.decode("utf-8", "replace"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Method, URL, masked headers and body: what a dry-run shows."""
+        out: dict[str, Any] = {"method": self.method, "url": self.redactor.mask(self.url),
+                               "headers": self.masked_headers()}
+        if self.json is not None:
+            out["json"] = json.loads(self.redactor.mask(json.dumps(self.json)))
+        elif self.body is not None:
+            out["body"] = self.body_text()
+        if self.summary:
+            out["summary"] = dict(self.summary)
+        return out
+
+    def curl(self) -> str:
+        """The request as a curl command, with the credentials masked."""
+        parts = ["curl", "--request", self.method, self.redactor.mask(self.url)]
+        for name, value in self.masked_headers().items():
+            parts += ["--header", f"{name}: {value}"]
+        if self.body is not None:
+            if self.headers.get("Content-Encoding") == "gzip":
+                parts += ["--data-binary", "@body.gz"]
+            else:
+                parts += ["--data-binary", self.body_text() or ""]
+        return " ".join(shlex.quote(p) for p in parts)
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.redactor.mask(self.url)})"
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill(text: str, values: Mapping[str, Any], encode: bool) -> str:
+    def sub(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        value = "" if value is None else _query_text(value)
+        # A path value is one segment: '/' and '%' are encoded, so '../' or '%2F' cannot move the request.
+        return quote(value, safe="") if encode else value
+
+    return _FIELD.sub(sub, text)
+
+
+def base_url(connector: Connector, conn: Mapping[str, Any]) -> str:
+    return _fill(connector.connection.base_url, conn, encode=False).rstrip("/")
+
+
+def connection_headers(connector: Connector, conn: Mapping[str, Any]) -> dict[str, str]:
+    spec = connector.connection
+    headers = {"User-Agent": USER_AGENT}
+    if spec.headers_from:
+        headers.update({str(k): str(v) for k, v in (conn.get(spec.headers_from) or {}).items()})
+    if spec.auth is not None:
+        headers[spec.auth.header] = _fill(spec.auth.value, conn, encode=False)
+    return headers
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What rendering may use besides the operation: plugins' tables and a resolver."""
+
+    connector: Connector
+    conn: Mapping[str, Any]
+    rules: Mapping[str, Callable[..., Any]]
+    encoders: Mapping[str, Callable[..., Any]]
+    redactor: Redactor
+    resolve: Callable[[str, Any], Any] = lambda name, value: value
+
+
+def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext,
+                   operation: Operation | None = None) -> Request:
+    ctx = Context(params=params, conn=rc.conn, rules=rc.rules, resolve=rc.resolve)
+    url = base_url(rc.connector, rc.conn) + _fill(spec.path, params, encode=True)
+    query = render(spec.query, ctx) if spec.query is not None else {}
+    if query:
+        url += "?" + urlencode([(k, _query_text(v)) for k, v in query.items()])
+    headers = connection_headers(rc.connector, rc.conn)
+    for name, tpl in spec.headers.items():
+        value = render(tpl, ctx)
+        if value is not OMIT:
+            headers[name] = _query_text(value)
+    body, json_value, summary = _render_body(spec, ctx, rc, headers)
+    timeout = spec.timeout or _timeout(rc)
+    auth = rc.connector.connection.auth
+    return Request(method=spec.method, url=url, headers=headers, body=body, json=json_value,
+                   summary=summary, timeout=timeout, redactor=rc.redactor,
+                   secret_headers=(auth.header,) if auth else ())
+
+
+def _timeout(rc: RenderContext) -> float:
+    name = rc.connector.connection.timeout_from
+    value = rc.conn.get(name) if name else None
+    return float(value) if value else 10.0
+
+
+def _param_name(template: Any) -> str:
+    return template.get("$param", "body") if isinstance(template, Mapping) else "body"
+
+
+def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
+                 headers: dict[str, str]) -> tuple[bytes | None, Any, dict[str, Any]]:
+    body_spec = spec.body
+    if not body_spec:
+        return None, None, {}
+    json_value: Any = None
+    summary: dict[str, Any] = {}
+    if "json" in body_spec:
+        json_value = render(body_spec["json"], ctx)
+        if json_value is OMIT:
+            return None, None, {}
+        raw = json.dumps(json_value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    elif "text" in body_spec:
+        text = render(body_spec["text"], ctx)
+        if text is OMIT:
+            return None, None, {}
+        raw = str(text).encode("utf-8")
+    else:
+        value = render(body_spec["value"], ctx)
+        if value is OMIT:
+            raise ValidationError([FieldError(_param_name(body_spec["value"]), "is required")])
+        options = {k: v for k, v in ((k, render(t, ctx)) for k, t in (body_spec.get("options") or {}).items())
+                   if v is not OMIT}
+        raw, summary = rc.encoders[body_spec["encode"]](value, field=_param_name(body_spec["value"]), **options)
+        summary = dict(summary)
+    sent = raw
+    threshold = body_spec.get("gzip_above")
+    if threshold is not None and len(raw) > threshold:
+        sent = gzip.compress(raw, compresslevel=6)
+        headers["Content-Encoding"] = "gzip"
+    summary.update({"bytes": len(raw), "sent_bytes": len(sent), "compressed": sent is not raw})
+    return sent, json_value, summary
+
+
+def render_operation(op: Operation, params: Mapping[str, Any], rc: RenderContext) -> Request:
+    return render_request(op.request, params, rc, op)

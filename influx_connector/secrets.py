@@ -1,0 +1,33 @@
+"""Keep secrets out of every text the connector produces: errors, logs, reprs, dry-runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+MASK = "****"
+# Masking a one- or two-character value would garble every message that happens to contain
+# those letters, and such a value protects nothing; shorter secrets are refused by the forms'
+# minLength anyway.
+MIN_SECRET_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Replaces each known secret value with ****."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, values: Iterable[object]) -> "Redactor":
+        found = {str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH}
+        # Longest first, so a secret that contains another is masked whole.
+        return cls(tuple(sorted(found, key=len, reverse=True)))
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self.secrets)} secrets)"
