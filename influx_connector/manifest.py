@@ -349,6 +349,7 @@ def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
     op_dirs = [connector_file.parent / "operations", *map(Path, extra_dirs)]
     ops: dict[str, Operation] = {}
     seen: dict[str, str] = {}
+    declared_ids: set[str] = set()
     for path in operation_files(op_dirs):
         try:
             odoc = load_file(path, display(path))
@@ -358,6 +359,7 @@ def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
         if not isinstance(odoc.data, Mapping):
             problems.append(odoc.problem("", "an operation file must be a mapping"))
             continue
+        declared_ids.add(str(odoc.data.get("id")))
         found = _problems_from_schema(odoc, op_validator)
         problems.extend(found)
         if found:
@@ -370,8 +372,15 @@ def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
         if len(problems) == before:
             seen[op_id] = odoc.file
             ops[op_id] = compile_operation(odoc, shared)
+    order = list(cdoc.data.get("operation_order") or []) if isinstance(cdoc.data, Mapping) else []
+    for i, op_id in enumerate(order):
+        if op_id not in declared_ids:
+            problems.append(cdoc.problem(f"/operation_order/{i}", f"no operation '{op_id}'",
+                                         did_you_mean(op_id, ops).strip(" ()") or None))
     if problems:
         raise ManifestError(problems)
+    rank = {op_id: i for i, op_id in enumerate(order)}
+    ops = dict(sorted(ops.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
     data = cdoc.data
     return Connector(
         id=data["id"],
