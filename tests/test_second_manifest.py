@@ -1,0 +1,122 @@
+"""A second data source, declared only in YAML, runs through the same engine over a real socket."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from influx_connector import api, forms
+from influx_connector.errors import APIError, ValidationError
+
+NOTES = Path(__file__).parent / "fixtures" / "notes" / "connector.yaml"
+KEY = "notes-key-42"
+
+
+class NotesHandler(BaseHTTPRequestHandler):
+    notes: list[dict] = []
+    seen: list[tuple[str, str, dict]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, payload: object) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _authorized(self) -> bool:
+        self.seen.append((self.command, self.path, dict(self.headers)))
+        if self.headers.get("X-Api-Key") != KEY:
+            self._send(403, {"error": "forbidden", "detail": "bad key"})
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self._authorized():
+            return
+        url = urlsplit(self.path)
+        if url.path == "/v1/notes":
+            query = parse_qs(url.query)
+            offset = int(query.get("offset", ["0"])[0])
+            wanted = [n for n in self.notes if "tag" not in query or query["tag"][0] in n["tags"]]
+            page = wanted[offset:offset + 2]
+            more = offset + 2 < len(wanted)
+            tag = f"&tag={query['tag'][0]}" if "tag" in query else ""
+            self._send(200, {"notes": page, **({"next": f"/v1/notes?offset={offset + 2}{tag}"} if more else {})})
+        elif url.path.startswith("/v1/notes/"):
+            note_id = unquote(url.path.rsplit("/", 1)[1])
+            match = [n for n in self.notes if n["id"] == note_id]
+            self._send(200, match[0]) if match else self._send(404, {"error": "missing", "detail": f"no note {note_id}"})
+        else:
+            self._send(404, {"error": "missing", "detail": "no route"})
+
+    def do_POST(self) -> None:
+        if not self._authorized():
+            return
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        note = {"id": str(len(self.notes) + 1), "text": body["text"], "tags": body["tags"]}
+        self.notes.append(note)
+        self._send(201, note)
+
+
+@pytest.fixture
+def notes_server() -> Iterator[tuple[int, type]]:
+    handler = type("Handler", (NotesHandler,), {"notes": [], "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_second_manifest_runs_without_code(notes_server) -> None:
+    port, handler = notes_server
+    connector = api.load(NOTES)
+    assert connector.id == "notes" and list(connector.operations) == ["add_note", "get_note", "list_notes"]
+    with api.connect({"api_key": KEY, "host": "127.0.0.1", "port": port}, source=NOTES) as conn:
+        for i in range(5):
+            assert conn.run("add_note", {"text": f"note {i}", "tags": ["even" if i % 2 == 0 else "odd"]}).status == 201
+        assert conn.run("get_note", {"note_id": "3"}).data["text"] == "note 2"
+        first = conn.run("list_notes").data
+        assert len(first["notes"]) == 2 and first["next"]
+        every = conn.run("list_notes", {"all_pages": True})
+        assert [n["text"] for n in every.data["notes"]] == [f"note {i}" for i in range(5)]
+        assert every.meta["pages"] == 3
+        evens = conn.run("list_notes", {"tag": "even", "all_pages": True}).data["notes"]
+        assert [n["text"] for n in evens] == ["note 0", "note 2", "note 4"]
+        with pytest.raises(APIError) as caught:
+            conn.run("get_note", {"note_id": "99"})
+        assert (caught.value.status, caught.value.code, caught.value.message) == (404, "missing", "no note 99")
+        assert conn.test().ok
+    assert all(headers.get("X-Api-Key") == KEY for _, _, headers in handler.seen)
+
+
+def test_second_manifest_validation_and_forms(notes_server) -> None:
+    port, handler = notes_server
+    with api.connect({"api_key": KEY, "host": "127.0.0.1", "port": port}, source=NOTES) as conn:
+        with pytest.raises(ValidationError) as caught:
+            conn.run("add_note", {"text": "", "tags": "not-a-list"})
+        assert caught.value.by_field() == {"text": ["must not be empty"], "tags": ["must be a list, not string"]}
+    assert handler.seen == []
+    form = forms.connection_form(api.load(NOTES))
+    assert form["uiSchema"]["api_key"]["ui:widget"] == "password"
+    assert form["schema"]["required"] == ["api_key", "host"]
+
+
+def test_wrong_key_is_reported_with_the_apis_own_error_words(notes_server) -> None:
+    port, _ = notes_server
+    with api.connect({"api_key": "wrong-key", "host": "127.0.0.1", "port": port}, source=NOTES) as conn:
+        with pytest.raises(APIError) as caught:
+            conn.run("list_notes")
+        assert (caught.value.status, caught.value.code) == (403, "forbidden")
+        report = conn.test()
+        assert not report.ok and report.steps[0].status == "failed" and "bad key" in report.steps[0].message
