@@ -149,7 +149,9 @@ def check(
         for err in problems:
             errors.append(FieldError(_path(p.name, err.absolute_path), explain(err, p.messages)))
         out[p.name] = value
-    if requires_one_of and not any(all(n in out for n in group) for group in requires_one_of):
+    flagged = {e.field.split(".")[0].split("[")[0] for e in errors}
+    grouped = {n for g in requires_one_of for n in g}
+    if requires_one_of and not flagged & grouped and not any(all(n in out for n in g) for g in requires_one_of):
         # Key the error by the first missing field of the alternative that is closest to complete.
         best = max(requires_one_of, key=lambda g: sum(n in out for n in g) / len(g))
         missing = next(n for n in best if n not in out)

@@ -94,6 +94,11 @@ def test_second_manifest_runs_without_code(notes_server) -> None:
         evens = conn.run("list_notes", {"tag": "even", "all_pages": True}).data["notes"]
         assert [n["text"] for n in evens] == ["note 0", "note 2", "note 4"]
         with pytest.raises(APIError) as caught:
+            conn.run("get_note", {"note_id": "../x%2F y"})
+        # A path value is one percent-encoded segment: it cannot climb out or add segments.
+        assert handler.seen[-1][1] == "/v1/notes/..%2Fx%252F%20y"
+        assert caught.value.message == "no note ../x%2F y"
+        with pytest.raises(APIError) as caught:
             conn.run("get_note", {"note_id": "99"})
         assert (caught.value.status, caught.value.code, caught.value.message) == (404, "missing", "no note 99")
         assert conn.test().ok

@@ -1,0 +1,199 @@
+"""Every operation through the connector, over a real socket to the sandbox server.
+
+The ``sandbox`` fixture checks every request and response against the official contract.
+"""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from influx_connector.errors import APIError
+from influx_connector.sandbox import Sandbox
+
+from .conftest import BUCKET, ORG
+
+RECORDS = [
+    {"measurement": "air", "tags": {"room": "living room"}, "fields": {"temp": 21.5, "count": 3, "ok": True,
+                                                                        "note": 'say "hi"'}, "time": 1_700_000_000},
+    {"measurement": "air", "tags": {"room": "kitchen"}, "fields": {"temp": 19.0, "count": 4, "ok": False,
+                                                                    "note": "a,b=c"}, "time": 1_700_000_060},
+]
+QUERY = 'from(bucket: "sandbox-bucket") |> range(start: 0) |> filter(fn: (r) => r._measurement == "air")'
+
+
+def stored(sandbox: Sandbox, bucket: str = BUCKET) -> list:
+    return sandbox.store.find_bucket(bucket).points()
+
+
+def test_write_records_then_query_them_back(conn, sandbox) -> None:
+    result = conn.run("write_data", {"data": RECORDS, "precision": "s"})
+    assert result.status == 204
+    assert result.data["points"] == 2 and result.data["bucket"] == BUCKET
+    points = stored(sandbox)
+    assert len(points) == 8  # two points of four fields each
+    note = next(p for p in points if p.field == "note" and dict(p.tags)["room"] == "living room")
+    assert note.value == 'say "hi"' and note.time == 1_700_000_000 * 10**9
+    count = next(p for p in points if p.field == "count" and dict(p.tags)["room"] == "kitchen")
+    assert (count.type, count.value) == ("long", 4)
+
+    rows = conn.run("query_data", {"query": QUERY}).data
+    temps = {r["room"]: r["_value"] for r in rows if r["_field"] == "temp"}
+    assert temps == {"living room": 21.5, "kitchen": 19.0}
+    ok = {r["room"]: r["_value"] for r in rows if r["_field"] == "ok"}
+    assert ok == {"living room": True, "kitchen": False}
+    assert all(r["result"] == "_result" for r in rows)
+    assert {r["_time"] for r in rows} == {"2023-11-14T22:13:20Z", "2023-11-14T22:14:20Z"}
+
+
+def test_query_shapes_tables_and_csv(conn) -> None:
+    conn.run("write_data", {"data": "cpu,host=a v=1 1\ncpu,host=b v=2 2\n"})
+    tables = conn.run("query_data", {"query": 'from(bucket: "sandbox-bucket") |> range(start: 0)',
+                                     "shape": "tables"}).data
+    assert [t["group_key"]["host"] for t in tables] == ["a", "b"]
+    assert {c["name"]: c["datatype"] for c in tables[0]["columns"]}["_value"] == "double"
+    raw = conn.run("query_data", {"query": 'from(bucket: "sandbox-bucket") |> range(start: 0)', "shape": "csv"}).data
+    assert raw.startswith("#datatype,string,long") and "\r\n" in raw
+
+
+def test_query_with_now_and_params(conn) -> None:
+    conn.run("write_data", {"data": "cpu v=1 1000000000\ncpu v=5 3000000000\n"})
+    query = 'from(bucket: params.b) |> range(start: -1s) |> filter(fn: (r) => r._measurement == "cpu")'
+    rows = conn.run("query_data", {"query": query, "params": {"b": BUCKET}, "now": "1970-01-01T00:00:03.5Z"}).data
+    assert [r["_value"] for r in rows] == [5.0]
+
+
+def test_query_midstream_error_raises_with_message(conn, sandbox) -> None:
+    conn.run("write_data", {"data": "cpu v=1 1"})
+    sandbox.midstream_error = "panic: runtime error in the middle"
+    with pytest.raises(APIError) as caught:
+        conn.run("query_data", {"query": 'from(bucket: "sandbox-bucket") |> range(start: 0)'})
+    assert caught.value.status == 200
+    assert "panic: runtime error in the middle" in str(caught.value)
+
+
+def test_query_unsupported_flux_is_an_api_error(conn) -> None:
+    with pytest.raises(APIError) as caught:
+        conn.run("query_data", {"query": 'from(bucket: "sandbox-bucket") |> range(start: 0) |> pivot()'})
+    assert caught.value.status == 400 and "pivot" in caught.value.message
+
+
+def test_write_line_protocol_text_and_gzip_above_threshold(conn, sandbox) -> None:
+    lines = "\n".join(f"m,host=h{i % 7} v={i}i {i}" for i in range(2000))
+    result = conn.run("write_data", {"data": lines, "org": ORG, "bucket": BUCKET})
+    assert result.data["compressed"] is True and result.data["points"] == 2000
+    assert result.data["sent_bytes"] < result.data["bytes"]
+    last = sandbox.requests[-1]
+    assert last.headers.get("Content-Encoding") == "gzip"
+    assert gzip.decompress(last.body).decode() == lines
+    assert len(stored(sandbox)) == 2000
+
+
+def test_write_by_org_id_sends_org_and_org_id(conn, sandbox) -> None:
+    conn.run("write_data", {"data": "cpu v=1", "org": sandbox.org.id})
+    query = dict(sandbox.requests[-1].query)
+    assert query["orgID"] == sandbox.org.id and query["org"] == sandbox.org.id
+
+
+def test_write_errors_carry_status_code_and_message(conn) -> None:
+    with pytest.raises(APIError) as caught:
+        conn.run("write_data", {"data": "cpu value=", "bucket": BUCKET})
+    err = caught.value
+    assert (err.status, err.code) == (400, "invalid")
+    assert "unable to parse 'cpu value='" in err.message
+    with pytest.raises(APIError) as caught:
+        conn.run("write_data", {"data": "cpu v=1", "bucket": "nope"})
+    assert caught.value.status == 404 and 'bucket "nope" not found' in caught.value.message
+
+
+def test_ast_analyze_and_suggestions(conn) -> None:
+    ast = conn.run("generate_ast", {"query": 'from(bucket: "b") |> range(start: -1h)'}).data["ast"]
+    assert ast["type"] == "Package"
+    statement = ast["files"][0]["body"][0]
+    assert statement["type"] == "ExpressionStatement"
+    assert statement["expression"]["type"] == "PipeExpression"
+
+    assert conn.run("analyze_query", {"query": 'from(bucket: "b")'}).data == {"errors": []}
+    errors = conn.run("analyze_query", {"query": 'from(bucket: "b"\n  |> range(start: -1h'}).data["errors"]
+    assert errors and errors[0]["line"] >= 1 and errors[0]["message"]
+
+    funcs = conn.run("query_suggestions").data["funcs"]
+    names = {f["name"] for f in funcs}
+    assert {"range", "filter", "from", "aggregateWindow"} <= names
+    one = conn.run("query_suggestions_name", {"name": "range"}).data
+    assert one["name"] == "range" and "start" in one["params"]
+    with pytest.raises(APIError) as caught:
+        conn.run("query_suggestions_name", {"name": "nosuchfn"})
+    assert caught.value.status == 500 and "nosuchfn" in caught.value.message
+
+
+def test_bucket_lifecycle(conn, sandbox) -> None:
+    created = conn.run("create_bucket", {"name": "weather", "description": "outdoor", "retention_seconds": 3600})
+    assert created.status == 201
+    bucket = created.data
+    assert bucket["orgID"] == sandbox.org.id  # the org name was resolved to its ID
+    assert bucket["retentionRules"][0]["everySeconds"] == 3600
+    got = conn.run("retrieve_bucket", {"bucket_id": bucket["id"]}).data
+    assert got["name"] == "weather" and got["description"] == "outdoor"
+    updated = conn.run("update_bucket", {"bucket_id": bucket["id"], "name": "weather2", "retention_seconds": 0}).data
+    assert updated["name"] == "weather2" and updated["retentionRules"] in ([], [{"type": "expire", "everySeconds": 0,
+                                                                                    **({"shardGroupDurationSeconds": updated["retentionRules"][0].get("shardGroupDurationSeconds")} if updated["retentionRules"] and "shardGroupDurationSeconds" in updated["retentionRules"][0] else {})}])
+    deleted = conn.run("delete_bucket", {"bucket_id": bucket["id"]})
+    assert deleted.status == 204 and deleted.data == {"deleted": True, "bucket_id": bucket["id"]}
+    with pytest.raises(APIError) as caught:
+        conn.run("retrieve_bucket", {"bucket_id": bucket["id"]})
+    assert (caught.value.status, caught.value.code, caught.value.message) == (404, "not found", "bucket not found")
+
+
+def test_create_and_update_with_raw_json_body(conn, sandbox) -> None:
+    body = f'{{"orgID": "{sandbox.org.id}", "name": "raw", "retentionRules": []}}'
+    created = conn.run("create_bucket", {"body": body}).data
+    assert created["name"] == "raw"
+    updated = conn.run("update_bucket", {"bucket_id": created["id"], "body": {"description": "from an object"}}).data
+    assert updated["description"] == "from an object"
+    with pytest.raises(APIError) as caught:
+        conn.run("create_bucket", {"body": body})
+    assert (caught.value.status, caught.value.code) == (422, "conflict")
+
+
+def test_create_bucket_with_unknown_org_name(conn, sandbox) -> None:
+    before = len(sandbox.requests)
+    with pytest.raises(APIError) as caught:
+        conn.run("create_bucket", {"name": "x", "org": "no-such-org"})
+    assert caught.value.status == 404 and "no-such-org" in str(caught.value)
+    assert all(r.path != "/api/v2/buckets" or r.method != "POST" for r in sandbox.requests[before:])
+
+
+def test_list_buckets_filters_and_all_pages(conn, sandbox) -> None:
+    for i in range(45):
+        sandbox.store.add_bucket(sandbox.org.id, f"b{i:02d}")
+    page = conn.run("list_buckets", {"limit": 10})
+    assert len(page.data["buckets"]) == 10 and page.data["links"].get("next")
+    everything = conn.run("list_buckets", {"limit": 10, "all_pages": True})
+    names = [b["name"] for b in everything.data["buckets"]]
+    user_names = {n for n in names if not n.startswith("_")}
+    assert user_names == {f"b{i:02d}" for i in range(45)} | {BUCKET}
+    assert len(names) == len(set(names)) == len(sandbox.store.buckets)
+    assert everything.meta["pages"] == -(-len(names) // 10)
+    one = conn.run("list_buckets", {"name": "b07"}).data["buckets"]
+    assert [b["name"] for b in one] == ["b07"]
+    by_id = conn.run("list_buckets", {"id": one[0]["id"]}).data["buckets"]
+    assert [b["name"] for b in by_id] == ["b07"]
+    after = conn.run("list_buckets", {"after": one[0]["id"], "limit": 100}).data["buckets"]
+    assert all(b["id"] > one[0]["id"] for b in after)
+
+
+def test_list_buckets_by_org_id_uses_org_id(conn, sandbox) -> None:
+    conn.run("list_buckets", {"org": sandbox.org.id})
+    assert dict(sandbox.requests[-1].query).get("orgID") == sandbox.org.id
+
+
+def test_wrong_token_is_401(sandbox) -> None:
+    from influx_connector import api
+
+    port = int(sandbox.url.rsplit(":", 1)[1])
+    with api.connect({"host": "127.0.0.1", "port": port, "token": "not-the-right-token"}) as bad:
+        with pytest.raises(APIError) as caught:
+            bad.run("list_buckets")
+    assert (caught.value.status, caught.value.code) == (401, "unauthorized")
+    assert "not-the-right-token" not in str(caught.value)
