@@ -178,7 +178,7 @@ class Connection:
         request = render_request(spec, {}, self._context(resolve=False))
         response = self.transport.send(request, operation)
         if not 200 <= response.status_code < 300:
-            raise api_error(response, self.connector.error_keys, self.redactor, operation)
+            raise api_error(response, self.connector.error_keys, self.redactor, operation, self.host)
         return self.host.table("codecs")["json"](response)
 
     # --- test connection --------------------------------------------------------------------------
@@ -210,7 +210,7 @@ class Connection:
         status = response.status_code
         ok_status = status in step.expect_status if step.expect_status else 200 <= status < 300
         if not ok_status:
-            err = api_error(response, self.connector.error_keys, self.redactor, f"test:{step.name}")
+            err = api_error(response, self.connector.error_keys, self.redactor, f"test:{step.name}", self.host)
             return "failed", str(err), status
         if step.expect_nonempty:
             try:
@@ -228,7 +228,7 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     status = response.status_code
     ok = status in op.response.success if op.response.success else 200 <= status < 300
     if not ok:
-        raise api_error(response, connector.error_keys, redactor, op.id)
+        raise api_error(response, connector.error_keys, redactor, op.id, host)
     ctx = Context(params=params, body=summary)
     options = {k: v for k, v in ((k, render(t, ctx)) for k, t in op.response.options.items()) if v is not OMIT}
     codec = host.table("codecs")[op.response.codec]

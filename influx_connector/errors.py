@@ -7,7 +7,7 @@ request headers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -104,17 +104,6 @@ class TimeoutError(TransportError):  # noqa: A001 - deliberately shadows the bui
     """The server did not answer within the configured timeout."""
 
 
-@dataclass
-class APIErrorDetails:
-    status: int
-    code: str | None = None
-    message: str | None = None
-    line: int | None = None
-    reference: str | None = None
-    body: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 class APIError(ConnectorError):
     """The server answered with an error: an HTTP status, or an error table inside a 200 stream.
 
@@ -134,6 +123,7 @@ class APIError(ConnectorError):
         reference: str | None = None,
         body: Any = None,
         operation: str | None = None,
+        details: dict[str, Any] | None = None,
     ):
         self.status = status
         self.code = code
@@ -142,6 +132,8 @@ class APIError(ConnectorError):
         self.reference = reference
         self.body = body
         self.operation = operation
+        #: Extra facts plugins read from the error (e.g. the rejected lines of a write).
+        self.details = dict(details or {})
         parts = [f"HTTP {status}" if status else "error in the response stream"]
         if code:
             parts.append(f"[{code}]")

@@ -33,10 +33,10 @@ def influx_connector_codecs() -> Mapping[str, Callable[..., Any]]:
     """Return response decoders by name, as used in an operation's ``response.codec``.
 
     A decoder is called as ``decode(response, **options)`` where ``response`` is a
-    ``requests.Response`` (read it with ``iter_lines`` when the operation streams) and the
-    options are the operation's rendered ``response.options``. It returns the result data or
-    raises ``influx_connector.errors.DecodeError`` / ``APIError``. A decoder may also take
-    ``summary``: what the body encoder reported about the request.
+    ``requests.Response`` (read it with ``iter_content`` when the operation streams) and the
+    options are the operation's rendered ``response.options`` (which may quote the body
+    encoder's figures with ``{$body: key}``). It returns the result data or raises
+    ``influx_connector.errors.DecodeError`` / ``APIError``.
     """
 
 
@@ -66,6 +66,15 @@ def influx_connector_resolvers() -> Mapping[str, Callable[..., Any]]:
     A resolver is called as ``resolve(value, client)`` and may ask the server through
     ``client.get_json(path, query)`` (the same session, auth and timeouts as operations). A
     dry-run does not call resolvers; it renders the value as given.
+    """
+
+
+@hookspec
+def influx_connector_error_details(status: int, code: Any, message: Any, body: Any, operation: str) -> Any:
+    """Return a mapping of extra facts read from a server error, or None.
+
+    Called for every error answer; the mappings of all plugins are merged into
+    ``APIError.details``. InfluxDB's plugin lists the rejected lines of a write here.
     """
 
 

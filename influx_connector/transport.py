@@ -78,7 +78,7 @@ def _root_reason(exc: BaseException) -> str:
 
 
 def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Redactor,
-              operation: str) -> APIError:
+              operation: str, host: PluginHost | None = None) -> APIError:
     """An APIError from an error answer, reading the server's JSON error body when it has one."""
     content = response.content or b""
     body: Any = None
@@ -100,4 +100,10 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
     masked = redactor.mask(str(message)) if message else None
     if isinstance(body, (Mapping, list)):
         body = json.loads(redactor.mask(json.dumps(body)))
-    return APIError(response.status_code, masked, code=code, line=line, body=body, operation=operation)
+    details: dict[str, Any] = {}
+    if host is not None:
+        for part in host.hook.influx_connector_error_details(
+                status=response.status_code, code=code, message=masked, body=body, operation=operation):
+            details.update(part or {})
+    return APIError(response.status_code, masked, code=code, line=line, body=body, operation=operation,
+                    details=details)

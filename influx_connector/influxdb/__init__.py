@@ -14,6 +14,10 @@ from ..hookspecs import hookimpl
 from ..resources import connector_file
 
 _ID = re.compile(r"^[0-9a-fA-F]{16}$")
+# "unable to parse '<line>': <reason>", one per rejected line, joined by newlines. A line may
+# itself contain "': " so the reason is taken after the last such separator on that entry.
+_BAD_LINE = re.compile(r"unable to parse '(?P<line>.*)': (?P<reason>[^\n]*)")
+_DROPPED = re.compile(r"dropped=(\d+)")
 
 
 def is_id(value: Any) -> bool:
@@ -67,6 +71,25 @@ def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns")
 
     body, count = encode_data(value, precision=precision, field=field)
     return body, {"count": count}
+
+
+def write_error_details(status: int, message: Any) -> dict[str, Any]:
+    """The rejected lines of a 400 write, and the dropped count of a 422 partial write."""
+    text = message if isinstance(message, str) else ""
+    details: dict[str, Any] = {}
+    bad = [{"line": m.group("line"), "reason": m.group("reason")} for m in _BAD_LINE.finditer(text)]
+    if bad:
+        details["rejected_lines"] = bad
+    dropped = _DROPPED.search(text)
+    if status == 422 and dropped:
+        details["dropped"] = int(dropped.group(1))
+        details["partial_write"] = True
+    return details
+
+
+@hookimpl
+def influx_connector_error_details(status: int, message: Any) -> dict[str, Any] | None:
+    return write_error_details(status, message) or None
 
 
 @hookimpl
