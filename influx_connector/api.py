@@ -69,19 +69,28 @@ def _mtimes(path: Path, dirs: tuple[Path, ...]) -> tuple[float, ...]:
     stamps = [path.stat().st_mtime, (path.parent / "operations").stat().st_mtime
               if (path.parent / "operations").is_dir() else 0.0]
     for d in dirs:
-        stamps.append(d.stat().st_mtime if d.is_dir() else 0.0)
-        stamps.extend(f.stat().st_mtime for f in sorted(d.glob("*.y*ml"))) if d.is_dir() else None
+        if d.is_dir():
+            stamps.append(d.stat().st_mtime)
+            stamps.extend(f.stat().st_mtime for f in sorted(d.glob("*.y*ml")))
     return tuple(stamps)
 
 
-def _find(source_id: str, host: PluginHost) -> Path:
-    import yaml
+def _declared_id(path: Path) -> str:
+    """The id a connector.yaml declares, read once per file version."""
+    key = (path.resolve(), path.stat().st_mtime)
+    if key not in _ids:
+        import yaml
 
-    found: dict[str, Path] = {}
-    for path in datasource_files(host):
         with open(path, encoding="utf-8") as fh:
-            head = yaml.safe_load(fh) or {}
-        found[str(head.get("id"))] = path
+            _ids[key] = str((yaml.safe_load(fh) or {}).get("id"))
+    return _ids[key]
+
+
+_ids: dict[tuple[Path, float], str] = {}
+
+
+def _find(source_id: str, host: PluginHost) -> Path:
+    found: dict[str, Path] = {_declared_id(path): path for path in datasource_files(host)}
     if source_id not in found:
         hint = did_you_mean(source_id, found)
         raise NotFoundError(f"no data source '{source_id}'{hint}; installed: {', '.join(sorted(found)) or 'none'}")

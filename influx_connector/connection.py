@@ -68,7 +68,8 @@ class Connection:
         self._resolved: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
-        shown = {k: ("****" if k in self.connector.connection.secret_fields else v) for k, v in self.values.items()}
+        secret = self.connector.connection.secret_fields
+        shown = {k: ("****" if k in secret else v) for k, v in self.values.items()}
         return f"Connection({self.connector.id}, {shown})"
 
     def __enter__(self) -> "Connection":

@@ -29,7 +29,8 @@ def _form_property(p: Param, base: Mapping[str, Any], fallback_titles: Mapping[s
 
 def _ui(p: Param) -> dict[str, Any]:
     ui: dict[str, Any] = {}
-    if p.secret or p.widget == "password":
+    text_field = p.schema.get("type") in (None, "string")
+    if (p.secret and text_field) or p.widget == "password":
         ui["ui:widget"] = "password"
         ui["ui:options"] = {"autocomplete": "off"}
     elif p.widget in _TEXT_WIDGETS:

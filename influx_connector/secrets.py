@@ -11,6 +11,19 @@ MASK = "****"
 MIN_SECRET_LENGTH = 4
 
 
+def _leaves(values: Iterable[object]) -> Iterable[object]:
+    """Scalar values, looking inside mappings and lists (a secret field may hold headers)."""
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            yield from _leaves(value.values())
+        elif isinstance(value, (list, tuple)):
+            yield from _leaves(value)
+        else:
+            yield value
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Replaces each known secret value with ****."""
@@ -19,7 +32,7 @@ class Redactor:
 
     @classmethod
     def of(cls, values: Iterable[object]) -> "Redactor":
-        found = {str(v) for v in values if v is not None and len(str(v)) >= MIN_SECRET_LENGTH}
+        found = {str(v) for v in _leaves(values) if len(str(v)) >= MIN_SECRET_LENGTH}
         # Longest first, so a secret that contains another is masked whole.
         return cls(tuple(sorted(found, key=len, reverse=True)))
 

@@ -163,3 +163,11 @@ def test_token_never_appears_in_reprs_dry_runs_errors_or_logs(sandbox, caplog: p
     assert "Token ****" in joined
     assert sandbox_token not in joined
     assert any(r.headers.get("Authorization") == f"Token {secret}" for r in sandbox.requests)
+
+
+def test_extra_header_values_are_treated_as_secrets() -> None:
+    conn = api.connect({"host": "db.example", "token": TOKEN, "headers": {"X-Proxy-Key": "proxy-secret-99"}})
+    req = conn.render("list_buckets")
+    assert req.headers["X-Proxy-Key"] == "proxy-secret-99"  # sent as given...
+    shown = "\n".join([repr(conn), str(req.to_dict()), req.curl()])
+    assert "proxy-secret-99" not in shown and "X-Proxy-Key" in shown  # ...but never shown
