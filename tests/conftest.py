@@ -14,6 +14,7 @@ from .openapi_contract import Contract
 
 ORG = "sandbox-org"
 BUCKET = "sandbox-bucket"
+CHECKED = {"requests": 0, "responses": 0}
 
 
 def contract_problems(sandbox: Sandbox) -> list[str]:
@@ -24,7 +25,16 @@ def contract_problems(sandbox: Sandbox) -> list[str]:
         problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body)
     for resp in sandbox.responses:
         problems += contract.check_response(resp.method, resp.path, resp.status, resp.headers, resp.body)
+    CHECKED["requests"] += len(sandbox.requests)
+    CHECKED["responses"] += len(sandbox.responses)
     return problems
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if CHECKED["requests"]:
+        terminalreporter.write_line(
+            f"contract: {CHECKED['requests']} requests and {CHECKED['responses']} responses "
+            "checked against the InfluxDB OpenAPI contract")
 
 
 @pytest.fixture
