@@ -110,7 +110,8 @@ class Connection:
         request = render_operation(op, checked, self._context(resolve=True))
         response = self.transport.send(request, op.id, stream=op.response.stream)
         try:
-            data = self._decode(op, checked, request, response)
+            data = decode_response(self.connector, op, checked, request.summary, response, self.host,
+                                   self.redactor)
             pages = 1
             pag = op.response.paginate
             if pag and pag.enabled_by and checked.get(pag.enabled_by):
@@ -124,10 +125,6 @@ class Connection:
         if op.response.paginate is not None:
             meta["pages"] = pages
         return Result(data=data, status=response.status_code, meta=meta)
-
-    def _decode(self, op: Operation, params: Mapping[str, Any], request: Request,
-                response: requests.Response) -> Any:
-        return decode_response(self.connector, op, params, request.summary, response, self.host, self.redactor)
 
     def _follow_pages(self, op: Operation, first: Request, data: Any) -> tuple[Any, int]:
         pag = op.response.paginate

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+import weakref
 from typing import Any, Iterable, Mapping
 
 import jsonschema
@@ -36,9 +36,15 @@ def _is_datetime(value: object) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61
 
 
-@lru_cache(maxsize=512)
-def _validator(schema_json: str) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(json.loads(schema_json), format_checker=format_checker)
+_validators: "weakref.WeakKeyDictionary[Param, jsonschema.Draft7Validator]" = weakref.WeakKeyDictionary()
+
+
+def _validator(param: Param) -> jsonschema.Draft7Validator:
+    """The compiled validator of a parameter, built on first use (not on every call)."""
+    found = _validators.get(param)
+    if found is None:
+        found = _validators[param] = jsonschema.Draft7Validator(dict(param.schema), format_checker=format_checker)
+    return found
 
 
 def _path(name: str, parts: Iterable[Any]) -> str:
@@ -144,7 +150,7 @@ def check(
                 errors.append(FieldError(p.name, ("must not be empty" if p.name in emptied else "is required")
                                          + (f" (give it{where})" if where else "")))
             continue
-        validator = _validator(json.dumps(dict(p.schema), sort_keys=True))
+        validator = _validator(p)
         problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
         for err in problems:
             errors.append(FieldError(_path(p.name, err.absolute_path), explain(err, p.messages)))

@@ -16,9 +16,12 @@ SCHEMA_KEYWORDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Param:
-    """One declared field: a connection field or an operation parameter."""
+    """One declared field: a connection field or an operation parameter.
+
+    Compared and hashed by identity, so the engine can cache its compiled validator.
+    """
 
     name: str
     title: str

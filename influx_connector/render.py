@@ -125,8 +125,7 @@ class RenderContext:
     resolve: Callable[[str, Any], Any] = lambda name, value: value
 
 
-def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext,
-                   operation: Operation | None = None) -> Request:
+def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
     ctx = Context(params=params, conn=rc.conn, rules=rc.rules, resolve=rc.resolve)
     url = base_url(rc.connector, rc.conn) + _fill(spec.path, params, encode=True)
     query = render(spec.query, ctx) if spec.query is not None else {}
@@ -190,4 +189,4 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
 
 
 def render_operation(op: Operation, params: Mapping[str, Any], rc: RenderContext) -> Request:
-    return render_request(op.request, params, rc, op)
+    return render_request(op.request, params, rc)
