@@ -4,7 +4,10 @@ One generic test serves every operation, including ones a connector author adds 
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 
 from influx_connector import api
 from influx_connector.connection import decode_response
@@ -12,6 +15,7 @@ from influx_connector.errors import APIError
 from influx_connector.plugins import default_host
 
 from .helpers import EXAMPLE_CONNECTION, canned_response, request_parts
+from .openapi_contract import Contract
 
 CONNECTOR = api.load()
 CASES = [(op.id, i, ex) for op in CONNECTOR.operations.values() for i, ex in enumerate(op.examples)]
@@ -55,3 +59,16 @@ def test_example(op_id: str, index: int, example: dict) -> None:
             assert getattr(caught.value, key) == value
     else:
         assert decode() == example["result"]
+
+
+@pytest.mark.parametrize(("op_id", "index", "example"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_every_rendered_example_request_satisfies_the_contract(op_id: str, index: int, example: dict) -> None:
+    request = api.connect(EXAMPLE_CONNECTION).render(op_id, example["params"])
+    url = urlsplit(request.url)
+    parts = request_parts(request)
+    # Headers as requests would send them, with its defaults for anything the engine left out.
+    prepared = requests.Session().prepare_request(
+        requests.Request(request.method, request.url, headers=dict(request.headers), data=request.body))
+    problems = Contract.load().check_request(request.method, url.path, parts["query"], dict(prepared.headers),
+                                             request.body)
+    assert problems == []
