@@ -28,19 +28,9 @@ def decode_empty(response: Any, data: Any = None) -> Any:
     return data
 
 
-def encode_text(value: Any, field: str = "body") -> tuple[bytes, dict[str, Any]]:
-    body = str(value).encode("utf-8")
-    return body, {"bytes": len(body)}
-
-
 @hookimpl
 def influx_connector_codecs() -> Mapping[str, Any]:
     return {"json": decode_json, "text": decode_text, "empty": decode_empty}
-
-
-@hookimpl
-def influx_connector_encoders() -> Mapping[str, Any]:
-    return {"text": encode_text}
 
 
 @hookimpl(trylast=True)

@@ -13,9 +13,9 @@ from . import inputs
 from .errors import APIError, ConnectorError, DecodeError, ValidationError
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
-from .render import RenderContext, Request, base_url, render_operation, render_request
+from .render import RenderContext, Request, base_url, render_request
 from .secrets import Redactor
-from .template import OMIT, Context, render
+from .template import Context, render
 from .transport import Transport, api_error
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,12 @@ class Connection:
     def render(self, op_id: str, params: Mapping[str, Any] | None = None) -> Request:
         """The request an operation would send, without sending it (resolvers are not called)."""
         op, checked = self.validate(op_id, params)
-        return render_operation(op, checked, self._context(resolve=False))
+        return render_request(op.request, checked, self._context(resolve=False))
 
     def run(self, op_id: str, params: Mapping[str, Any] | None = None) -> Result:
         op, checked = self.validate(op_id, params)
         started = time.perf_counter()
-        request = render_operation(op, checked, self._context(resolve=True))
+        request = render_request(op.request, checked, self._context(resolve=True))
         response = self.transport.send(request, op.id, stream=op.response.stream)
         try:
             data = decode_response(self.connector, op, checked, request.summary, response, self.host,
@@ -115,7 +115,7 @@ class Connection:
             pages = 1
             pag = op.response.paginate
             if pag and pag.enabled_by and checked.get(pag.enabled_by):
-                data, pages = self._follow_pages(op, request, data)
+                data, pages = self._follow_pages(op, checked, request, data)
         finally:
             response.close()
         meta = {"operation": op.id, "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -126,7 +126,8 @@ class Connection:
             meta["pages"] = pages
         return Result(data=data, status=response.status_code, meta=meta)
 
-    def _follow_pages(self, op: Operation, first: Request, data: Any) -> tuple[Any, int]:
+    def _follow_pages(self, op: Operation, params: Mapping[str, Any], first: Request,
+                      data: Any) -> tuple[Any, int]:
         pag = op.response.paginate
         assert pag is not None
         items = list(_pointer_get(data, pag.items) or [])
@@ -141,7 +142,8 @@ class Connection:
                                redactor=self.redactor, secret_headers=first.secret_headers)
             response = self.transport.send(page_req, op.id)
             try:
-                page = decode_response(self.connector, op, {}, {}, response, self.host, self.redactor)
+                # The same parameters as the first page, so codec options read them alike.
+                page = decode_response(self.connector, op, params, {}, response, self.host, self.redactor)
             finally:
                 response.close()
             pages += 1
@@ -227,8 +229,7 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     ok = status in op.response.success if op.response.success else 200 <= status < 300
     if not ok:
         raise api_error(response, connector.error_keys, redactor, op.id, host)
-    ctx = Context(params=params, body=summary)
-    options = {k: v for k, v in ((k, render(t, ctx)) for k, t in op.response.options.items()) if v is not OMIT}
+    options = render(op.response.options, Context(params=params, body=summary))
     codec = host.table("codecs")[op.response.codec]
     try:
         return codec(response, **options)

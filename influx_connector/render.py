@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
 from .errors import FieldError, ValidationError
-from .model import Connector, Operation, RequestSpec
+from .model import Connector, RequestSpec
 from .secrets import Redactor
 from .template import OMIT, Context, render
 
@@ -175,8 +175,7 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
         value = render(body_spec["value"], ctx)
         if value is OMIT:
             raise ValidationError([FieldError(_param_name(body_spec["value"]), "is required")])
-        options = {k: v for k, v in ((k, render(t, ctx)) for k, t in (body_spec.get("options") or {}).items())
-                   if v is not OMIT}
+        options = render(body_spec.get("options") or {}, ctx)  # a plain mapping: absent options drop out
         raw, summary = rc.encoders[body_spec["encode"]](value, field=_param_name(body_spec["value"]), **options)
         summary = dict(summary)
     sent = raw
@@ -186,7 +185,3 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
         headers["Content-Encoding"] = "gzip"
     summary.update({"bytes": len(raw), "sent_bytes": len(sent), "compressed": sent is not raw})
     return sent, json_value, summary
-
-
-def render_operation(op: Operation, params: Mapping[str, Any], rc: RenderContext) -> Request:
-    return render_request(op.request, params, rc)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from influx_connector import api, forms
 from influx_connector.errors import APIError, ValidationError
+from influx_connector.hookspecs import hookimpl
+from influx_connector.plugins import create_host
 
 NOTES = Path(__file__).parent / "fixtures" / "notes" / "connector.yaml"
 KEY = "notes-key-42"
@@ -125,3 +128,37 @@ def test_wrong_key_is_reported_with_the_apis_own_error_words(notes_server) -> No
         assert (caught.value.status, caught.value.code) == (403, "forbidden")
         report = conn.test()
         assert not report.ok and report.steps[0].status == "failed" and "bad key" in report.steps[0].message
+
+
+class RecordingCodec:
+    """A plugin codec that remembers the options of every page it decodes."""
+
+    def __init__(self) -> None:
+        self.options: list[dict] = []
+
+    @hookimpl
+    def influx_connector_codecs(self):
+        def decode(response, **options):
+            self.options.append(options)
+            return json.loads(response.content)
+
+        return {"recording_json": decode}
+
+
+def test_every_page_is_decoded_with_the_operations_parameters(notes_server, tmp_path: Path) -> None:
+    port, _ = notes_server
+    shutil.copytree(NOTES.parent, tmp_path / "notes")
+    (tmp_path / "notes" / "operations" / "tagged.yaml").write_text(
+        "id: tagged_notes\ntitle: Tagged notes\nparams:\n  tag: {type: string}\n  all_pages: {type: boolean}\n"
+        "request: {method: GET, path: /notes, query: {tag: {$param: tag}}}\n"
+        "response:\n  codec: recording_json\n  options: {label: {$param: tag}}\n"
+        "  paginate: {enabled_by: all_pages, next: /next, items: /notes}\n")
+    codec = RecordingCodec()
+    host = create_host(extra=(codec,))
+    source = tmp_path / "notes" / "connector.yaml"
+    with api.connect({"api_key": KEY, "host": "127.0.0.1", "port": port}, source=source, host=host) as conn:
+        for i in range(5):
+            conn.run("add_note", {"text": f"n{i}", "tags": ["t"]})
+        result = conn.run("tagged_notes", {"tag": "t", "all_pages": True})
+    assert len(result.data["notes"]) == 5 and result.meta["pages"] == 3
+    assert codec.options == [{"label": "t"}] * 3
