@@ -238,11 +238,15 @@ class Invocation:
         source = self.option("source", api.DEFAULT_SOURCE)
         return api.load(source, self.options("operations_dir"))
 
+    def remember_secrets(self, connector: Connector, values: Mapping[str, Any]) -> None:
+        """Mask the connection's secret values in anything this command prints from now on."""
+        self.redactor = Redactor.of(
+            [*self.redactor.secrets, *(values.get(name) for name in connector.connection.secret_fields)])
+
     def connect(self) -> Connection:
         connector = self.connector()
         values = connection_values(self, os.environ)
-        self.redactor = Redactor.of(
-            [*self.redactor.secrets, *(values.get(name) for name in connector.connection.secret_fields)])
+        self.remember_secrets(connector, values)
         if values.get("verify_tls") is False:
             print("warning: TLS certificate verification is off; use this only with a test server",
                   file=sys.stderr)
@@ -758,9 +762,7 @@ def cmd_demo(inv: Invocation) -> int:
 
     values = connection_values(inv, os.environ)
     if values:
-        connector = inv.connector()
-        inv.redactor = Redactor.of(
-            [*inv.redactor.secrets, *(values.get(name) for name in connector.connection.secret_fields)])
+        inv.remember_secrets(inv.connector(), values)
     ok = demo(values or None, sys.stdout)
     return EXIT_OK if ok else EXIT_TEST_FAILED
 
