@@ -389,6 +389,32 @@ def _is_text_media_type(media_type: str) -> bool:
     }
 
 
+def _match_and_decode(
+    what: str,
+    content: Mapping[str, Any],
+    content_type: str,
+    aliases: Mapping[str, frozenset[str]],
+    body: bytes,
+    hdrs: "_CaseInsensitiveHeaders",
+) -> tuple[str, bytes, list[str]]:
+    """The declared media type a body's Content-Type matches, and the body with its encoding undone.
+
+    Shared by requests and responses; ``aliases`` holds the response media-type quirks.
+    """
+    declared = next(
+        (mt for mt in content
+         if _media_type_matches(content_type, mt) or _media_type(content_type) in aliases.get(mt, frozenset())),
+        None,
+    )
+    if declared is None:
+        return "", b"", [f"{what} Content-Type {content_type!r} is not one of the declared "
+                         f"media types ({', '.join(content)})"]
+    decoded, problem = _decode_content(body, hdrs.get("Content-Encoding"))
+    if problem or decoded is None:
+        return declared, b"", [f"{what}: {problem}"]
+    return declared, decoded, []
+
+
 def _decode_content(body: bytes, encoding: str | None) -> tuple[bytes | None, str | None]:
     """Undo Content-Encoding; returns (decoded body, problem)."""
     coding = (encoding or "identity").strip().lower()
@@ -818,16 +844,9 @@ class Contract:
                 f"{prefix} request body sent without a Content-Type header "
                 f"(declared: {', '.join(content)})"
             ]
-        declared = next((mt for mt in content if _media_type_matches(content_type, mt)), None)
-        if declared is None:
-            return [
-                f"{prefix} request Content-Type {content_type!r} is not one of the declared "
-                f"media types ({', '.join(content)})"
-            ]
-
-        decoded, problem = _decode_content(body, hdrs.get("Content-Encoding"))
-        if problem or decoded is None:
-            return [f"{prefix} {problem}"]
+        declared, decoded, problems = _match_and_decode(f"{prefix} request", content, content_type, {}, body, hdrs)
+        if problems:
+            return problems
         schema_ptr = rb_ptr + _pointer("content", declared, "schema")
         has_schema = "schema" in content[declared]
         return self._check_body_payload(
@@ -933,23 +952,9 @@ class Contract:
             return [f"{resp} has a body but no Content-Type (declared: {', '.join(content)})"]
 
         aliases = RESPONSE_MEDIA_TYPE_ALIASES.get((method_l, template, status_key), {})
-        declared = next(
-            (
-                mt
-                for mt in content
-                if _media_type_matches(content_type, mt)
-                or _media_type(content_type) in aliases.get(mt, frozenset())
-            ),
-            None,
-        )
-        if declared is None:
-            return [
-                f"{resp} Content-Type {content_type!r} is not one of the declared "
-                f"media types ({', '.join(content)})"
-            ]
-        decoded, problem = _decode_content(body, hdrs.get("Content-Encoding"))
-        if problem or decoded is None:
-            return [f"{resp}: {problem}"]
+        declared, decoded, problems = _match_and_decode(resp, content, content_type, aliases, body, hdrs)
+        if problems:
+            return problems
         schema_ptr = resp_ptr + _pointer("content", declared, "schema")
         quirks = RESPONSE_ENUM_QUIRKS.get((method_l, template, status_key))
         return self._check_body_payload(
