@@ -612,6 +612,14 @@ class Contract:
 
     # -- routing ------------------------------------------------------------------------------
 
+    def declares(self, method: str, path: str) -> bool:
+        """True when the contract has an operation for ``method`` on ``path``."""
+        try:
+            self.find_operation(method, path)
+        except ContractViolation:
+            return False
+        return True
+
     def find_operation(self, method: str, path: str) -> tuple[str, dict[str, Any], dict[str, str]]:
         """Return (path template, operation object, decoded path params) for a request.
 

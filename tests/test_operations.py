@@ -38,6 +38,8 @@ def test_write_records_then_query_them_back(conn, sandbox) -> None:
     assert (count.type, count.value) == ("long", 4)
 
     rows = conn.run("query_data", {"query": QUERY}).data
+    # The answer came gzip-compressed, as a real server sends it to a client that accepts gzip.
+    assert sandbox.responses[-1].headers.get("Content-Encoding") == "gzip"
     temps = {r["room"]: r["_value"] for r in rows if r["_field"] == "temp"}
     assert temps == {"living room": 21.5, "kitchen": 19.0}
     ok = {r["room"]: r["_value"] for r in rows if r["_field"] == "ok"}

@@ -9,7 +9,7 @@ import http.client
 import socket
 import sys
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,14 +18,37 @@ import requests
 from influx_connector.sandbox import RecordedRequest, RecordedResponse, Sandbox
 from influx_connector.sandbox.server import FLUX_MODULE, parse_rfc3339_ns
 
+from .conftest import assert_contract_kept
+
 TOKEN = "sandbox-token"
 JSON_TYPE = "application/json; charset=utf-8"
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(extra_tokens=("second-token",)) as sb:
-        yield sb
+def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+    """Start sandboxes for a test; afterwards every answer they gave is checked against the contract.
+
+    Only answers: these tests send malformed requests on purpose. A test that calls paths or
+    methods the contract does not have says so with ``@pytest.mark.off_contract``.
+    """
+    started: list[Sandbox] = []
+
+    def make(**options: Any) -> Sandbox:
+        sb = Sandbox(**options).start()
+        started.append(sb)
+        return sb
+
+    yield make
+    off_contract_ok = request.node.get_closest_marker("off_contract") is not None
+    for sb in started:
+        sb.stop()
+    for sb in started:
+        assert_contract_kept(sb, requests=False, off_contract_ok=off_contract_ok)
+
+
+@pytest.fixture
+def sandbox(make_sandbox) -> Sandbox:
+    return make_sandbox(extra_tokens=("second-token",))
 
 
 @pytest.fixture
@@ -97,11 +120,13 @@ def test_extra_tokens_are_accepted(sandbox):
     assert resp.status_code == 200
 
 
+@pytest.mark.off_contract
 def test_unknown_path_is_404_after_auth(sandbox, api):
     assert_error(api.get(url(sandbox, "/api/v2/nope")), 404, "not found", "path not found")
     assert requests.get(url(sandbox, "/api/v2/nope")).status_code == 401
 
 
+@pytest.mark.off_contract
 def test_wrong_method_is_405_with_allow(sandbox, api):
     resp = api.put(url(sandbox, "/api/v2/buckets"))
     assert_error(resp, 405, "method not allowed", "allow: GET, POST")
@@ -159,12 +184,12 @@ def test_org_errors(sandbox, api):
     assert_error(api.get(url(sandbox, "/api/v2/orgs/0123456789abcdef")), 404, "not found", "organization not found")
 
 
-def test_configured_org_id_is_used():
-    with Sandbox(org="acme", org_id="00000000000000aa", bucket=None) as sb:
-        assert sb.org.id == "00000000000000aa"
-        assert sb.bucket is None
-        resp = requests.get(sb.url + "/api/v2/buckets", headers={"Authorization": f"Token {TOKEN}"})
-        assert {b["name"] for b in resp.json()["buckets"]} == {"_monitoring", "_tasks"}
+def test_configured_org_id_is_used(make_sandbox):
+    sb = make_sandbox(org="acme", org_id="00000000000000aa", bucket=None)
+    assert sb.org.id == "00000000000000aa"
+    assert sb.bucket is None
+    resp = requests.get(sb.url + "/api/v2/buckets", headers={"Authorization": f"Token {TOKEN}"})
+    assert {b["name"] for b in resp.json()["buckets"]} == {"_monitoring", "_tasks"}
 
 
 # --- bucket listing ------------------------------------------------------------------------------
@@ -425,6 +450,7 @@ def test_system_buckets_cannot_be_deleted(sandbox, api):
     assert system.id in sandbox.store.buckets
 
 
+@pytest.mark.off_contract
 def test_trailing_slash_redirects(sandbox, api):
     resp = api.get(url(sandbox, "/api/v2/buckets/?limit=5"), allow_redirects=False)
     assert resp.status_code == 301
@@ -536,19 +562,16 @@ def test_corrupt_gzip_is_400(sandbox, api):
     assert sandbox.bucket.points() == []
 
 
-def test_too_large_body_is_413():
-    with Sandbox(max_body_bytes=64) as sb:
-        api = requests.Session()
-        api.headers["Authorization"] = f"Token {TOKEN}"
-        large = "m f=1 1\n" * 20  # 160 bytes
-        expected = (413, "request too large", "unable to read data: points batch is too large")
-        assert_error(write(api, sb, large), *expected)
-        # The limit applies after decompression: a small gzip body that inflates past it fails too.
-        assert len(gzip.compress(large.encode())) < 64
-        assert_error(write_gzip(api, sb, gzip.compress(large.encode())), *expected)
-        assert write(api, sb, "m f=1 1\n").status_code == 204
-        assert len(sb.bucket.points()) == 1
-        api.close()
+def test_too_large_body_is_413(make_sandbox, api):
+    sb = make_sandbox(max_body_bytes=64)
+    large = "m f=1 1\n" * 20  # 160 bytes
+    expected = (413, "request too large", "unable to read data: points batch is too large")
+    assert_error(write(api, sb, large), *expected)
+    # The limit applies after decompression: a small gzip body that inflates past it fails too.
+    assert len(gzip.compress(large.encode())) < 64
+    assert_error(write_gzip(api, sb, gzip.compress(large.encode())), *expected)
+    assert write(api, sb, "m f=1 1\n").status_code == 204
+    assert len(sb.bucket.points()) == 1
 
 
 @pytest.mark.parametrize("body", ["", "\n\n", "# only a comment\n"])
@@ -635,7 +658,7 @@ def test_client_hanging_up_mid_body_writes_nothing(sandbox):
 
 
 def test_unreadable_content_length_is_400_and_closes(sandbox):
-    answer = raw_exchange(sandbox, b"GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    answer = raw_exchange(sandbox, b"POST /api/v2/write HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b'"code":"invalid"' in answer
 
@@ -681,9 +704,8 @@ def engine() -> SimpleNamespace:
 
 
 @pytest.fixture
-def flux_sandbox(engine) -> Iterator[Sandbox]:
-    with Sandbox(flux=engine) as sb:
-        yield sb
+def flux_sandbox(make_sandbox, engine) -> Sandbox:
+    return make_sandbox(flux=engine)
 
 
 FULL_DIALECT = {"header": True, "delimiter": ",", "annotations": ["datatype", "group", "default"],
@@ -718,6 +740,22 @@ def test_query_now_defaults_to_server_time(flux_sandbox, api, engine):
 def test_query_without_dialect_has_no_annotations(flux_sandbox, api):
     resp = query(api, flux_sandbox, {"query": "q"})
     assert resp.text == ',result,table,_time,_value,_field\r\n,_result,0,2023-01-01T00:00:00Z,1.5,"a,b"\r\n\r\n'
+
+
+@pytest.mark.parametrize("accept, compressed", [
+    ("gzip, deflate", True), ("gzip;q=0.5", True), ("*", True),
+    ("identity", False), ("gzip;q=0", False), ("deflate", False), (None, False),
+])
+def test_query_answer_is_gzipped_when_the_client_accepts_it(flux_sandbox, api, accept, compressed):
+    headers = {"Accept-Encoding": accept} if accept is not None else {}
+    if accept is None:
+        api.headers.pop("Accept-Encoding")  # requests adds "gzip, deflate" unless told not to
+    resp = query(api, flux_sandbox, {"query": "q", "dialect": FULL_DIALECT}, headers=headers, stream=True)
+    raw = resp.raw.read(decode_content=False)
+    assert resp.status_code == 200
+    assert resp.headers.get("Content-Encoding") == ("gzip" if compressed else None)
+    assert (gzip.decompress(raw) if compressed else raw) == ENGINE_CSV.encode()
+    assert int(resp.headers["Content-Length"]) == len(raw)
 
 
 def test_vnd_flux_body_is_the_query_text(flux_sandbox, api, engine):
@@ -789,13 +827,10 @@ def test_query_without_an_engine_is_501(sandbox, api, monkeypatch):
         assert resp.headers["X-Platform-Error-Code"] == "not implemented"
 
 
-def test_engine_missing_a_function_is_501():
-    with Sandbox(flux=SimpleNamespace()) as sb:
-        resp = requests.post(
-            sb.url + "/api/v2/query", params={"org": "sandbox-org"}, json={"query": "q"},
-            headers={"Authorization": f"Token {TOKEN}"},
-        )
-        assert resp.status_code == 501
+def test_engine_missing_a_function_is_501(make_sandbox, api):
+    sb = make_sandbox(flux=SimpleNamespace())
+    resp = api.post(sb.url + "/api/v2/query", params={"org": "sandbox-org"}, json={"query": "q"})
+    assert resp.status_code == 501
 
 
 def test_query_ast(flux_sandbox, api, engine):
@@ -856,6 +891,7 @@ def test_unknown_suggestion_is_500(sandbox, api):
     assert_error(resp, 500, "internal error", 'function "nope" not found')
 
 
+@pytest.mark.off_contract
 @pytest.mark.parametrize("path, target", [
     ("/api/v2/query/suggestions/", "/api/v2/query/suggestions"),
     ("/api/v2/query/suggestions/range/", "/api/v2/query/suggestions/range"),
