@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import threading
 import traceback
@@ -197,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--token", default="sandbox-token", help="API token the sandbox accepts")
     sandbox.add_argument("--org", default="sandbox-org", help="organization to create")
     sandbox.add_argument("--bucket", default="sandbox-bucket", help="bucket to create")
+    sandbox.add_argument("--extra-token", action="append", default=[], metavar="TOKEN",
+                         help="another token the sandbox accepts (repeatable)")
+    sandbox.add_argument("--extra-org", action="append", default=[], metavar="ORG",
+                         help="another organization to create (repeatable)")
 
     _subparser(sub, "test", "test the connection step by step", connects=True,
                epilog="exit status: 0 when every step passed, 1 when a step failed\n"
@@ -771,17 +776,25 @@ def cmd_sandbox(inv: Invocation) -> int:
     from .sandbox import Sandbox
 
     ns = inv.ns
-    with Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket) as sb:
+    with Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
+                 extra_tokens=ns.extra_token, extra_orgs=ns.extra_org) as sb:
         host, port = sb.url.rsplit("//", 1)[1].rsplit(":", 1)
         # Printing the token is the point here: it is the sandbox's own, made up for local testing.
         print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")
         print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}")
         print(f"  connection: host={host} port={port} protocol=http token={ns.token} org={ns.org}"
               f" bucket={ns.bucket}", flush=True)
+        stop = threading.Event()
+        # A service manager or a test stops it with SIGTERM: shut down as cleanly as on Ctrl-C.
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            threading.Event().wait()
+            while not stop.wait(0.5):
+                pass
         except KeyboardInterrupt:
-            print("stopped", file=sys.stderr)
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    print("sandbox stopped", file=sys.stderr)
     return EXIT_OK
 
 

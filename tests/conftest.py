@@ -12,6 +12,8 @@ from influx_connector.sandbox import Sandbox
 from .helpers import TOKEN
 from .openapi_contract import Contract
 
+pytest_plugins = ["pytester"]  # test_pytest_plugin.py runs host-app test files in a subprocess
+
 ORG = "sandbox-org"
 BUCKET = "sandbox-bucket"
 CHECKED = {"requests": 0, "responses": 0, "off_contract": 0}

@@ -33,6 +33,7 @@ def test_wheel_contains_manifest_schemas_and_entry_points(wheel: Path) -> None:
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "influx-connector = influx_connector.cli:main" in text
     assert "influxdb = influx_connector.influxdb" in text
+    assert "[pytest11]\ninflux_connector = influx_connector.sandbox.pytest_plugin" in text
 
 
 def test_installed_wheel_works_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:

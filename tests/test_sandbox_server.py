@@ -817,6 +817,11 @@ def test_prefer_return_no_content(flux_sandbox, api, engine):
     assert len(engine.calls) == 1
 
 
+def test_query_of_a_missing_bucket_is_404_like_the_server(sandbox, api):
+    resp = query(api, sandbox, {"query": 'from(bucket: "nope") |> range(start: -1h)'})
+    assert_error(resp, 404, "not found", 'failed to initialize execute state: could not find bucket "nope"')
+
+
 def test_query_without_an_engine_is_501(sandbox, api, monkeypatch):
     # A None entry makes the import fail exactly as if the engine package did not exist.
     monkeypatch.setitem(sys.modules, FLUX_MODULE, None)

@@ -923,7 +923,8 @@ class Api:
             return func(query_text, **kwargs)
         except Exception as exc:
             if isinstance(flux_error, type) and isinstance(exc, flux_error):
-                raise invalid(str(exc)) from None
+                # An engine error may carry the server's status and code (404 for a missing bucket).
+                raise Problem(getattr(exc, "status", 400), getattr(exc, "code", "invalid"), str(exc)) from None
             raise
 
     # --- suggestions ---
@@ -1108,7 +1109,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Sandbox:
-    """An InfluxDB v2 look-alike on loopback, with one org, one bucket and the system buckets."""
+    """An InfluxDB v2 look-alike on loopback: an org with a bucket, any extra orgs, system buckets in each.
+
+    Every token in ``token`` and ``extra_tokens`` may do everything, like an operator token.
+    """
 
     def __init__(
         self,
@@ -1120,6 +1124,7 @@ class Sandbox:
         org_id: str | None = None,
         bucket: str | None = "sandbox-bucket",
         extra_tokens: tuple[str, ...] | list[str] = (),
+        extra_orgs: tuple[str, ...] | list[str] = (),
         max_body_bytes: int = 25 * 1024 * 1024,
         flux: Any = None,
     ):
@@ -1135,7 +1140,9 @@ class Sandbox:
         self.url = ""
         self.store = Store()
         self.org = self.store.add_org(org, org_id)
-        self._add_system_buckets()
+        self._add_system_buckets(self.org)
+        for name in extra_orgs:
+            self._add_system_buckets(self.store.add_org(name))
         self.bucket: Bucket | None = None
         if bucket is not None:
             self.bucket = self.store.add_bucket(self.org.id, bucket, shard_group_seconds=default_shard_group_seconds(0))
@@ -1145,11 +1152,11 @@ class Sandbox:
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def _add_system_buckets(self) -> None:
+    def _add_system_buckets(self, org: Org) -> None:
         # A real server creates these in every org; clients listing buckets see them.
         for name, retention in (("_monitoring", 7 * DAY), ("_tasks", 3 * DAY)):
             self.store.add_bucket(
-                self.org.id,
+                org.id,
                 name,
                 type="system",
                 retention_seconds=retention,

@@ -9,6 +9,17 @@ from __future__ import annotations
 class FluxError(Exception):
     """A query the sandbox cannot run: bad syntax, an unsupported feature or a runtime error."""
 
+    #: The HTTP status and InfluxDB error code the query endpoint answers with.
+    status = 400
+    code = "invalid"
+
+
+class FluxNotFound(FluxError):
+    """The query names something that does not exist (a bucket): the server answers 404."""
+
+    status = 404
+    code = "not found"
+
 
 class FluxSyntaxError(FluxError):
     """A syntax error with its place in the source.

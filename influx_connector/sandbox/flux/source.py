@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..store import Bucket, FieldPoint
-from .errors import FluxError
+from .errors import FluxError, FluxNotFound
 from .table import TIME, Column, Stream, Table, make_key
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def from_(args: Args) -> UnboundedRead:
             found = store.buckets.get(label)
             bucket = found if found is not None and found.org_id == org.id else None
     if bucket is None:
-        raise FluxError(f'could not find bucket "{label}"')
+        # The real server's wording and status: {"code":"not found","message":"failed to initialize ..."}.
+        raise FluxNotFound(f'failed to initialize execute state: could not find bucket "{label}"')
     return UnboundedRead(bucket, label)
 
 
