@@ -16,7 +16,7 @@ pytest_plugins = ["pytester"]  # test_pytest_plugin.py runs host-app test files 
 
 ORG = "sandbox-org"
 BUCKET = "sandbox-bucket"
-CHECKED = {"requests": 0, "responses": 0, "off_contract": 0}
+CHECKED = {"requests": 0, "responses": 0, "off_contract": 0, "send_hook": 0}
 
 
 def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_ok: bool = False) -> list[str]:
@@ -52,7 +52,8 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.write_line(
             f"contract: {CHECKED['requests']} requests and {CHECKED['responses']} responses "
             "checked against the InfluxDB OpenAPI contract; "
-            f"{CHECKED['off_contract']} answers to paths or methods it does not have (marked off_contract)")
+            f"{CHECKED['off_contract']} answers to paths or methods it does not have (marked off_contract); "
+            f"{CHECKED['send_hook']} exchanges of the end-to-end suite checked at the connector's send hook")
 
 
 def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
