@@ -515,6 +515,16 @@ def test_filter_predicates(store: Store, org, hosts, predicate: str, expected: l
     assert values(out, "host") == expected
 
 
+def test_variables_and_user_defined_functions(store: Store, org, hosts) -> None:
+    query = """
+usage = "usage"
+top = (tables=<-, n) => tables |> group() |> sort(columns: ["_value"], desc: true) |> limit(n: n)
+above = (r, min) => r._field == usage and r._value > min
+from(bucket: "demo") |> range(start: -1h) |> filter(fn: (r) => above(r: r, min: 20.0)) |> top(n: 1)
+"""
+    assert values(run(store, org, query), "host") == ["gamma"]
+
+
 def test_filter_drops_tables_that_become_empty(store: Store, org, hosts) -> None:
     out = run(store, org, 'from(bucket: "demo") |> range(start: -1h) |> filter(fn: (r) => r.host == "beta")')
     assert [t["table"] for t in tables(out)] == [0]
