@@ -5,6 +5,7 @@ Statuses and bodies are the real OSS server's, per shared/reference/influxdb-v2-
 from __future__ import annotations
 
 import gzip
+import json
 import http.client
 import socket
 import sys
@@ -755,7 +756,29 @@ def test_query_answer_is_gzipped_when_the_client_accepts_it(flux_sandbox, api, a
     assert resp.status_code == 200
     assert resp.headers.get("Content-Encoding") == ("gzip" if compressed else None)
     assert (gzip.decompress(raw) if compressed else raw) == ENGINE_CSV.encode()
-    assert int(resp.headers["Content-Length"]) == len(raw)
+    # Streamed like the real server's answers: chunked, so no Content-Length.
+    assert resp.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in resp.headers
+
+
+def test_a_large_query_answer_is_streamed_in_chunks(sandbox, api):
+    assert write(api, sandbox, "\n".join(f"m,host=h{i % 3} v={i} {i}" for i in range(3000))).status_code == 204
+    body = json.dumps({"query": 'from(bucket: "sandbox-bucket") |> range(start: 0)', "dialect": FULL_DIALECT})
+    request = (f"POST /api/v2/query?org=sandbox-org HTTP/1.1\r\nHost: x\r\nAuthorization: Token {TOKEN}\r\n"
+               f"Content-Type: application/json\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+    head, _, framed = raw_exchange(sandbox, request.encode()).partition(b"\r\n\r\n")
+    assert b"\r\nTransfer-Encoding: chunked" in head and b"Content-Length" not in head
+    sizes, payload = [], b""
+    while True:
+        size_line, _, framed = framed.partition(b"\r\n")
+        size = int(size_line, 16)
+        sizes.append(size)
+        if size == 0:
+            break
+        payload, framed = payload + framed[:size], framed[size + 2:]
+    assert framed == b"\r\n" and len(sizes) > 3 and set(sizes[:-2]) == {16 * 1024}
+    text = payload.decode()
+    assert text.startswith("#datatype,") and text.count("\r\n,,") == 3000
+    assert payload == sandbox.responses[-1].body  # the recording holds the whole answer
 
 
 def test_vnd_flux_body_is_the_query_text(flux_sandbox, api, engine):

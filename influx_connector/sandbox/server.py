@@ -49,6 +49,7 @@ DAY = 86_400
 HOUR = 3_600
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+CHUNK_BYTES = 16 * 1024  # size of each chunk of a streamed (chunked) answer
 
 _ID_RE = re.compile(r"[0-9a-f]{16}", re.ASCII)
 _RFC3339_RE = re.compile(
@@ -108,6 +109,9 @@ class Reply:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: Send with ``Transfer-Encoding: chunked`` instead of a Content-Length, the way the real
+    #: server streams query answers (so clients meet the framing they will meet in use).
+    chunked: bool = False
 
 
 class Problem(Exception):
@@ -868,7 +872,7 @@ class Api:
             # always says it does), so a client's decoding is exercised the way it will be in use.
             body_bytes = gzip.compress(body_bytes, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
-        return Reply(200, headers, body_bytes)
+        return Reply(200, headers, body_bytes, chunked=True)
 
     @staticmethod
     def _query_body(req: Request) -> dict[str, Any]:
@@ -1082,7 +1086,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply.headers.setdefault("X-Influxdb-Version", VERSION)
         # No body on 204 or HEAD; a 204 also carries no Content-Length (RFC 9110 section 8.6).
         sent_body = b"" if reply.status == 204 or req.method == "HEAD" else reply.body
-        if reply.status != 204:
+        chunked = reply.chunked and reply.status != 204 and req.method != "HEAD"
+        if chunked:
+            reply.headers["Transfer-Encoding"] = "chunked"
+        elif reply.status != 204:
             reply.headers["Content-Length"] = str(len(reply.body))
         self.server.sandbox.record(req, reply, sent_body)
         self._log(req, reply)
@@ -1090,7 +1097,12 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if sent_body:
+        if chunked:
+            for start in range(0, len(sent_body), CHUNK_BYTES):
+                piece = sent_body[start : start + CHUNK_BYTES]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        elif sent_body:
             self.wfile.write(sent_body)
 
     @staticmethod
