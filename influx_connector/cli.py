@@ -778,12 +778,10 @@ def cmd_sandbox(inv: Invocation) -> int:
     ns = inv.ns
     with Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
                  extra_tokens=ns.extra_token, extra_orgs=ns.extra_org) as sb:
-        host, port = sb.url.rsplit("//", 1)[1].rsplit(":", 1)
         # Printing the token is the point here: it is the sandbox's own, made up for local testing.
         print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")
         print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}")
-        print(f"  connection: host={host} port={port} protocol=http token={ns.token} org={ns.org}"
-              f" bucket={ns.bucket}", flush=True)
+        print("  connection: " + " ".join(f"{k}={v}" for k, v in sb.connection_settings.items()), flush=True)
         stop = threading.Event()
         # A service manager or a test stops it with SIGTERM: shut down as cleanly as on Ctrl-C.
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -89,7 +89,6 @@ def demo(values: Mapping[str, Any] | None, out: TextIO) -> bool:
     from .sandbox import Sandbox
 
     with Sandbox(token=DEMO_TOKEN, org=DEMO_ORG, bucket=None) as sandbox:
-        host, port = sandbox.url.rsplit("//", 1)[1].rsplit(":", 1)
         out.write(f"Started the sandbox InfluxDB API at {sandbox.url} (in memory, for trying things out)\n")
-        with api.connect({"host": host, "port": int(port), "token": DEMO_TOKEN, "org": DEMO_ORG}) as conn:
+        with api.connect(sandbox.connection_settings) as conn:
             return run_demo(conn, out)

@@ -70,6 +70,5 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def conn(sandbox: Sandbox) -> Iterator[Connection]:
-    port = int(sandbox.url.rsplit(":", 1)[1])
-    with api.connect({"host": "127.0.0.1", "port": port, "token": TOKEN, "org": ORG, "bucket": BUCKET}) as c:
+    with api.connect(sandbox.connection_settings) as c:
         yield c

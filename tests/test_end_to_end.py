@@ -101,10 +101,7 @@ class Target:
                     raise
 
 
-def _settings(name: str, sandbox: Sandbox | None) -> dict[str, Any]:
-    if sandbox is not None:
-        port = int(sandbox.url.rsplit(":", 1)[1])
-        return {"host": "127.0.0.1", "port": port, "token": TOKEN, "org": sandbox.org.name}
+def _live_settings() -> dict[str, Any]:
     values = cli.env_values(os.environ)
     values.pop("bucket", None)  # the suite writes only to buckets it created
     return values
@@ -114,7 +111,7 @@ def _settings(name: str, sandbox: Sandbox | None) -> dict[str, Any]:
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     sandbox = Sandbox(token=TOKEN, org="e2e-org", bucket=None).start() if request.param == "sandbox" else None
     recorder = ContractRecorder()
-    settings = _settings(request.param, sandbox)
+    settings = sandbox.connection_settings if sandbox is not None else _live_settings()
     conn = api.connect(settings, host=create_host(extra=(recorder,)))
     tgt = Target(request.param, settings, conn, recorder, sandbox)
     try:
@@ -345,8 +342,7 @@ def test_the_recorder_reports_what_the_contract_forbids() -> None:
     recorder = ContractRecorder()
     with Sandbox(token=TOKEN) as sb:
         host = create_host(extra=(recorder,))
-        port = int(sb.url.rsplit(":", 1)[1])
-        with api.connect({"host": "127.0.0.1", "port": port, "token": TOKEN}, host=host) as conn:
+        with api.connect(sb.connection_settings, host=host) as conn:
             with pytest.raises(APIError):
                 conn.get_json("/api/v2/buckets", {"limit": "500"})  # the contract caps limit at 100
     problems = recorder.problems()

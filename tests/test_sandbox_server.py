@@ -978,9 +978,14 @@ def test_stop_is_idempotent_and_closes_the_socket():
 
 def test_start_returns_self_and_sets_url():
     sb = Sandbox()
+    with pytest.raises(RuntimeError, match="not been started"):
+        sb.connection_settings
     assert sb.start() is sb
     try:
         assert sb.start() is sb  # a second start is harmless
         assert sb.url.startswith("http://127.0.0.1:") and not sb.url.endswith(":0")
+        settings = sb.connection_settings
+        assert f"{settings['protocol']}://{settings['host']}:{settings['port']}" == sb.url
+        assert (settings["token"], settings["org"], settings["bucket"]) == ("sandbox-token", "sandbox-org", "sandbox-bucket")
     finally:
         sb.stop()

@@ -70,12 +70,7 @@ def influx_sandbox(request: pytest.FixtureRequest) -> Iterator["Sandbox"]:
 @pytest.fixture
 def influx_settings(influx_sandbox: "Sandbox") -> dict[str, Any]:
     """Connection values for the sandbox, as a host app's connection form would hold them."""
-    host, port = influx_sandbox.url.split("//", 1)[1].rsplit(":", 1)
-    settings: dict[str, Any] = {"protocol": "http", "host": host, "port": int(port),
-                                "token": influx_sandbox.token, "org": influx_sandbox.org.name}
-    if influx_sandbox.bucket is not None:
-        settings["bucket"] = influx_sandbox.bucket.name
-    return settings
+    return influx_sandbox.connection_settings
 
 
 @pytest.fixture

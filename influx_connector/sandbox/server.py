@@ -1150,6 +1150,8 @@ class Sandbox:
         self.flux = flux
         self.midstream_error: str | None = None
         self.url = ""
+        self._bound_host = ""
+        self._bound_port = 0
         self.store = Store()
         self.org = self.store.add_org(org, org_id)
         self._add_system_buckets(self.org)
@@ -1181,7 +1183,9 @@ class Sandbox:
             return self
         server = _HTTPServer((self.host, self.port), self, Api(self))
         host, port = server.server_address[:2]
-        self.url = f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+        self._bound_host = f"[{host}]" if ":" in str(host) else str(host)
+        self._bound_port = int(port)
+        self.url = f"http://{self._bound_host}:{port}"
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"influx-sandbox-{port}", daemon=True
@@ -1189,6 +1193,17 @@ class Sandbox:
         self._thread.start()
         logger.debug("sandbox listening on %s", self.url)
         return self
+
+    @property
+    def connection_settings(self) -> dict[str, Any]:
+        """The connector's connection values for this sandbox (started), as a connection form holds them."""
+        if not self.url:
+            raise RuntimeError("the sandbox has not been started, so it has no address yet")
+        settings: dict[str, Any] = {"protocol": "http", "host": self._bound_host, "port": self._bound_port,
+                                    "token": self.token, "org": self.org.name}
+        if self.bucket is not None:
+            settings["bucket"] = self.bucket.name
+        return settings
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
