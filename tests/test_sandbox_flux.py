@@ -523,6 +523,8 @@ above = (r, min) => r._field == usage and r._value > min
 from(bucket: "demo") |> range(start: -1h) |> filter(fn: (r) => above(r: r, min: 20.0)) |> top(n: 1)
 """
     assert values(run(store, org, query), "host") == ["gamma"]
+    interpolated = 'name = "bet"\nfrom(bucket: "demo") |> range(start: -1h) |> filter(fn: (r) => r.host == "${name}a")'
+    assert values(run(store, org, interpolated), "host") == ["beta"]
 
 
 def test_filter_drops_tables_that_become_empty(store: Store, org, hosts) -> None:
