@@ -76,13 +76,10 @@ class ContractRecorder:
 
 @dataclass
 class Target:
-    """A server to run against, a connection to it, and the buckets this test made there."""
+    """A connection to the server under test, and the buckets this test made there."""
 
-    name: str
     settings: dict[str, Any]
     conn: Connection
-    recorder: ContractRecorder
-    sandbox: Sandbox | None = None
     made: list[str] = field(default_factory=list)
 
     def new_bucket(self, **params: Any) -> dict[str, Any]:
@@ -113,7 +110,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     recorder = ContractRecorder()
     settings = sandbox.connection_settings if sandbox is not None else _live_settings()
     conn = api.connect(settings, host=create_host(extra=(recorder,)))
-    tgt = Target(request.param, settings, conn, recorder, sandbox)
+    tgt = Target(settings, conn)
     try:
         yield tgt
         tgt.cleanup()

@@ -53,7 +53,7 @@ def sandbox(make_sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[requests.Session]:
+def api() -> Iterator[requests.Session]:
     session = requests.Session()
     session.headers["Authorization"] = f"Token {TOKEN}"
     yield session
