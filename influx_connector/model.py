@@ -126,7 +126,7 @@ class Connector:
     description: str
     connection: ConnectionSpec
     operations: Mapping[str, Operation]
-    error_keys: Mapping[str, str] = field(default_factory=dict)
+    error_keys: Mapping[str, Any] = field(default_factory=dict)  # a key, or a list tried in order
     test_steps: tuple[TestStep, ...] = ()
     docs_url: str | None = None
     source: str = ""

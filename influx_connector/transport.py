@@ -89,9 +89,9 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
     except ValueError:
         body = None
     if isinstance(body, Mapping):
-        code = body.get(keys.get("code", "code"))
-        message = body.get(keys.get("message", "message"))
-        raw_line = body.get(keys.get("line", "line")) if "line" in keys else None
+        code = _first_key(body, keys.get("code", "code"))
+        message = _first_key(body, keys.get("message", "message"))
+        raw_line = _first_key(body, keys["line"]) if "line" in keys else None
         line = raw_line if isinstance(raw_line, int) else None
     elif content:
         message = content[:300].decode("utf-8", "replace").strip()
@@ -107,3 +107,11 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
             details.update(part or {})
     return APIError(response.status_code, masked, code=code, line=line, body=body, operation=operation,
                     details=details)
+
+
+def _first_key(body: Mapping[str, Any], names: Any) -> Any:
+    """The value of the first of ``names`` (one key or a list of keys) the body has."""
+    for name in [names] if isinstance(names, str) else names:
+        if body.get(name) is not None:
+            return body[name]
+    return None

@@ -1,7 +1,7 @@
 """The InfluxDB data source, as a plugin of the generic engine.
 
 The engine knows nothing about InfluxDB: this module hands it the manifest and the few pieces
-YAML cannot say: the annotated-CSV decoder, the line-protocol encoder, and the rule that a
+YAML cannot say: the annotated-CSV and InfluxQL decoders, the line-protocol encoder, and the rule that a
 16-hex value is an organization ID while anything else is a name.
 """
 from __future__ import annotations
@@ -66,6 +66,12 @@ def decode_annotated_csv(response: Any, shape: str = "rows") -> Any:
     return decode(lines_from_chunks(response.iter_content(chunk_size=65536)), shape=shape)
 
 
+def decode_influxql(response: Any, shape: str = "rows") -> Any:
+    from .influxql import decode
+
+    return decode(response.content, response.headers.get("Content-Type", ""), shape=shape)
+
+
 def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
     from .line_protocol import encode_data
 
@@ -99,7 +105,7 @@ def influx_connector_datasources() -> list[Path]:
 
 @hookimpl
 def influx_connector_codecs() -> Mapping[str, Any]:
-    return {"annotated_csv": decode_annotated_csv}
+    return {"annotated_csv": decode_annotated_csv, "influxql": decode_influxql}
 
 
 @hookimpl
