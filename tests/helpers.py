@@ -10,6 +10,12 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 TOKEN = "sandbox-token-0123456789"
+# The eleven operations of the data-source model, in its order, then the ones added since.
+SEED_OPERATIONS = ("write_data", "query_data", "generate_ast", "query_suggestions", "query_suggestions_name",
+                   "analyze_query", "list_buckets", "create_bucket", "retrieve_bucket", "update_bucket",
+                   "delete_bucket")
+ADDED_OPERATIONS = ("delete_data", "list_organizations", "health", "write_data_v1", "query_influxql")
+ALL_OPERATIONS = SEED_OPERATIONS + ADDED_OPERATIONS
 EXAMPLE_CONNECTION = {"token": "example-token-0000", "host": "localhost", "port": 8086, "protocol": "http"}
 
 

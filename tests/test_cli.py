@@ -13,14 +13,13 @@ import pytest
 
 from influx_connector import api, cli, resources
 from influx_connector.forms import all_forms
+from .helpers import ALL_OPERATIONS
 
 TOKEN = "cli-test-token-5f3a9c"
 SANDBOX_TOKEN = "sandbox-token-0123456789"
 SANDBOX_ORG = "sandbox-org"
 SANDBOX_BUCKET = "sandbox-bucket"
-OPERATION_IDS = {"write_data", "query_data", "generate_ast", "query_suggestions", "query_suggestions_name",
-                 "analyze_query", "list_buckets", "create_bucket", "retrieve_bucket", "update_bucket",
-                 "delete_bucket"}
+OPERATION_IDS = set(ALL_OPERATIONS)
 CONN = ["--host", "localhost", "--token", TOKEN]
 
 
@@ -46,11 +45,11 @@ def rendered(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
 # --- operations, describe, forms ---------------------------------------------------------------------
 
 
-def test_operations_lists_all_eleven_with_titles_and_required(capsys):
+def test_operations_lists_all_with_titles_and_required(capsys):
     code, out, _ = run_cli(capsys, "operations")
     assert code == 0
     listing = json.loads(out)
-    assert len(listing) == 11
+    assert [e["id"] for e in listing] == list(ALL_OPERATIONS)
     assert {e["id"] for e in listing} == OPERATION_IDS
     by_id = {e["id"]: e for e in listing}
     assert by_id["write_data"]["title"] == "Write data"
@@ -64,7 +63,7 @@ def test_operations_table_has_aligned_columns(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["ID", "TITLE", "REQUIRED"]
-    assert len(lines) == 2 + 11
+    assert len(lines) == 2 + len(ALL_OPERATIONS)
     title_col = lines[0].index("TITLE")
     write = next(line for line in lines if line.startswith("write_data "))
     assert write[title_col:].startswith("Write data")
@@ -121,7 +120,7 @@ def test_forms_prints_what_a_host_loads(capsys):
     assert code == 0
     expected = json.loads(json.dumps(all_forms(api.load())))
     assert json.loads(out) == expected
-    assert len(expected["operations"]) == 11
+    assert len(expected["operations"]) == len(ALL_OPERATIONS)
 
 
 # --- validate ----------------------------------------------------------------------------------------------
@@ -131,14 +130,14 @@ def test_validate_builtin_manifest_is_ok(capsys):
     code, out, _ = run_cli(capsys, "validate")
     assert code == 0
     assert out.startswith("OK: influxdb")
-    assert "11 operations" in out
+    assert f"{len(ALL_OPERATIONS)} operations" in out
 
 
 def test_validate_reports_a_misspelt_key_with_its_position(tmp_path, capsys):
     shutil.copy(resources.connector_file(), tmp_path / "connector.yaml")
     ops = tmp_path / "operations"
     ops.mkdir()
-    # connector.yaml orders all eleven built-in operations, so copy them; then add a broken one.
+    # connector.yaml orders all built-in operations, so copy them; then add a broken one.
     for f in (resources.manifest_dir() / "operations").glob("*.yaml"):
         shutil.copy(f, ops / f.name)
     (ops / "ping.yaml").write_text(
@@ -168,8 +167,8 @@ def test_validate_json_format_lists_problems(tmp_path, capsys):
     assert code == 3
     doc = json.loads(out)
     assert doc["ok"] is False
-    # operation_order names eleven operations that this folder does not have.
-    assert len(doc["problems"]) == 11
+    # operation_order names every built-in operation, and this folder has none of them.
+    assert len(doc["problems"]) == len(ALL_OPERATIONS)
     assert all(p["file"].endswith("connector.yaml") and p["line"] > 1 for p in doc["problems"])
 
 
@@ -488,7 +487,7 @@ def test_module_runs_as_a_subprocess():
     proc = subprocess.run([sys.executable, "-m", "influx_connector", "operations"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)) == 11
+    assert len(json.loads(proc.stdout)) == len(ALL_OPERATIONS)
 
 
 def test_subprocess_exit_code_and_masked_error_for_unreachable_server():

@@ -9,7 +9,7 @@ import pytest
 from influx_connector import api, forms
 from influx_connector.cli import main
 
-from .helpers import TOKEN
+from .helpers import ALL_OPERATIONS, TOKEN
 
 PING = """\
 id: ping_server
@@ -46,7 +46,7 @@ def extra_dir(tmp_path: Path) -> Path:
 
 def test_extra_folder_by_argument(extra_dir: Path, sandbox) -> None:
     connector = api.load(extra_operation_dirs=[extra_dir])
-    assert "ping_server" in connector.operations and len(connector.operations) == 12
+    assert "ping_server" in connector.operations and len(connector.operations) == len(ALL_OPERATIONS) + 1
     assert "ping_server" not in api.load().operations  # the package itself is unchanged
     form = forms.operation_form(connector, connector.operations["ping_server"])
     assert form["schema"]["properties"]["verbose"]["default"] is False

@@ -12,6 +12,7 @@ from influx_connector import api, resources
 from influx_connector.errors import ManifestError
 from influx_connector.manifest import load_connector
 from influx_connector.plugins import default_host
+from .helpers import ADDED_OPERATIONS, SEED_OPERATIONS
 
 ROOT = resources.manifest_dir()
 
@@ -34,13 +35,11 @@ def load_problems(path: Path) -> list:
     return caught.value.problems
 
 
-def test_builtin_manifest_loads_the_eleven_operations_in_the_seed_order() -> None:
+def test_builtin_manifest_loads_the_seed_operations_in_its_order_then_the_added_ones() -> None:
     connector = api.load()
-    assert list(connector.operations) == [
-        "write_data", "query_data", "generate_ast", "query_suggestions", "query_suggestions_name",
-        "analyze_query", "list_buckets", "create_bucket", "retrieve_bucket", "update_bucket", "delete_bucket"]
+    assert list(connector.operations) == list(SEED_OPERATIONS + ADDED_OPERATIONS)
     titles = [op.title for op in connector.operations.values()]
-    assert titles[0] == "Write data" and titles[-1] == "Delete a bucket"
+    assert titles[0] == "Write data" and titles[10] == "Delete a bucket"
     assert "Retrieve query suggestions for a branching suggestion" in titles
 
 

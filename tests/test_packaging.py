@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import ALL_OPERATIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,7 +53,7 @@ def test_installed_wheel_works_outside_the_source_tree(wheel: Path, tmp_path: Pa
     done = subprocess.run([str(python), "-c", script], cwd=elsewhere, check=True, capture_output=True, text=True)
     found = json.loads(done.stdout)
     assert "site-packages" in found["dir"] and str(ROOT) not in found["dir"]
-    assert len(found["ops"]) == 11 and found["ops"][0] == "write_data"
+    assert found["ops"] == list(ALL_OPERATIONS)
     cli = subprocess.run([str(env_dir / "bin" / "influx-connector"), "operations"], cwd=elsewhere,
                          capture_output=True, text=True)
     assert cli.returncode == 0, cli.stderr
