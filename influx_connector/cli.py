@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime
@@ -32,7 +33,7 @@ import yaml
 
 from . import api, resources
 from .connection import Connection, TestReport
-from .errors import ConnectorError, FieldError, ManifestError, ManifestProblem, ValidationError
+from .errors import ConnectorError, FieldError, InsecureTLSWarning, ManifestError, ManifestProblem, ValidationError
 from .forms import all_forms, connection_form, operation_form
 from .manifest import load_connector
 from .model import Connector, Operation, Param
@@ -252,11 +253,13 @@ class Invocation:
         connector = self.connector()
         values = connection_values(self, os.environ)
         self.remember_secrets(connector, values)
-        if values.get("verify_tls") is False:
-            print("warning: TLS certificate verification is off; use this only with a test server",
-                  file=sys.stderr)
         log.debug("connection fields given: %s", ", ".join(sorted(values)) or "none")
-        return Connection(connector, values, default_host())
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always", InsecureTLSWarning)
+            conn = Connection(connector, values, default_host())
+        for warning in said:  # the connection's own warnings, as one line each
+            print(f"warning: {warning.message}", file=sys.stderr)
+        return conn
 
 
 # --- connection values: config file < environment < flags -----------------------------------------

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+import warnings
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import requests
 
 from . import inputs
-from .errors import APIError, ConnectorError, DecodeError, ValidationError
+from .errors import (APIError, ConnectorError, DecodeError, InsecureTLSWarning, TransportError,
+                     ValidationError)
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
 from .render import RenderContext, Request, base_url, render_request
+from .retry import Attempts, RetryPolicy, retry_after_seconds
 from .secrets import Redactor
 from .template import Context, render
 from .transport import Transport, api_error
@@ -65,7 +69,12 @@ class Connection:
         verify = self.values.get(spec.verify_tls_from, True) if spec.verify_tls_from else True
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle)
+        self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
+        if not verify and self.base_url.startswith("https:"):
+            text = (f"TLS certificate verification is off for {self.redactor.mask(self.base_url)}: "
+                    "anyone on the network path can read and change this connection's traffic")
+            warnings.warn(text, InsecureTLSWarning, stacklevel=2)
 
     def __repr__(self) -> str:
         secret = self.connector.connection.secret_fields
@@ -104,52 +113,163 @@ class Connection:
         op, checked = self.validate(op_id, params)
         return render_request(op.request, checked, self._context(resolve=False))
 
-    def run(self, op_id: str, params: Mapping[str, Any] | None = None) -> Result:
+    def run(self, op_id: str, params: Mapping[str, Any] | None = None,
+            progress: Callable[[Mapping[str, Any]], None] | None = None) -> Result:
+        """Validate, render, send (with retries, in batches where the operation says so), decode.
+
+        ``progress`` is called after each batch of a batched body with the records and bytes
+        sent so far and the totals, so a host can show how far a long write has come.
+        """
         op, checked = self.validate(op_id, params)
         started = time.perf_counter()
         request = render_request(op.request, checked, self._context(resolve=True))
-        response = self.transport.send(request, op.id, stream=op.response.stream)
+        tally = _Tally(self.policy)
         try:
-            data = decode_response(self.connector, op, checked, request.summary, response, self.host,
-                                   self.redactor)
-            pages = 1
-            pag = op.response.paginate
-            if pag and pag.enabled_by and checked.get(pag.enabled_by):
-                data, pages = self._follow_pages(op, checked, request, data)
-        finally:
-            response.close()
-        meta = {"operation": op.id, "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
-                "request": {"method": request.method, "url": self.redactor.mask(request.url)}}
-        if request.summary:
-            meta["sent"] = dict(request.summary)
+            if request.batch is not None:
+                data, status, summary = self._run_batches(op, checked, request, tally, progress)
+            else:
+                data, status = self._call(op, checked, request, request.summary, tally)
+                summary = request.summary
+        except ConnectorError as exc:
+            raise tally.note(exc)
+        meta: dict[str, Any] = {
+            "operation": op.id, "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+            "request": {"method": request.method, "url": self.redactor.mask(request.url)},
+            "attempts": tally.attempts}
+        if tally.retried:
+            meta["retries"] = tally.retried
+        if summary:
+            meta["sent"] = dict(summary)
         if op.response.paginate is not None:
-            meta["pages"] = pages
-        return Result(data=data, status=response.status_code, meta=meta)
+            meta["pages"] = tally.pages
+        return Result(data=data, status=status, meta=meta)
 
-    def _follow_pages(self, op: Operation, params: Mapping[str, Any], first: Request,
-                      data: Any) -> tuple[Any, int]:
+    # --- one request, tried until it succeeds or may not be tried again ------------------------
+
+    def _exchange(self, op: Operation, request: Request, tally: "_Tally", stream: bool = False,
+                  attempts: Attempts | None = None) -> requests.Response:
+        """Send, retrying what the policy allows; return the last answer (maybe an error status).
+
+        Each request gets its own retry budget unless ``attempts`` carries one on."""
+        attempts = attempts or tally.start()
+        while True:
+            attempts.count += 1
+            tally.attempts += 1
+            try:
+                response = self.transport.send(request, op.id, stream=stream)
+            except TransportError as exc:
+                if exc.sent is False or (op.retry_safe and exc.sent):
+                    wait = attempts.next_wait(type(exc).__name__)
+                    if wait is not None:
+                        log.info("%s: %s; trying again in %.2f s", op.id, exc, wait)
+                        attempts.sleep(wait)
+                        continue
+                raise
+            status = response.status_code
+            if not _is_success(op, status) and self.policy.retries_status(status, op.retry_safe):
+                wait = attempts.next_wait(f"HTTP {status}", retry_after_seconds(response.headers.get("Retry-After")))
+                if wait is not None:
+                    log.info("%s: HTTP %s; trying again in %.2f s", op.id, status, wait)
+                    response.close()
+                    attempts.sleep(wait)
+                    continue
+            return response
+
+    def _call(self, op: Operation, params: Mapping[str, Any], request: Request, summary: Mapping[str, Any],
+              tally: "_Tally") -> tuple[Any, int]:
+        """Exchange and decode; a retry-safe answer cut off while being read is asked for again."""
+        attempts = tally.start()
+        while True:
+            response = self._exchange(op, request, tally, stream=op.response.stream, attempts=attempts)
+            try:
+                data = decode_response(self.connector, op, params, summary, response, self.host, self.redactor)
+                pag = op.response.paginate
+                if pag and pag.enabled_by and params.get(pag.enabled_by):
+                    data = self._follow_pages(op, params, request, data, tally)
+                return data, response.status_code
+            except DecodeError as exc:
+                wait = attempts.next_wait("answer cut off") if exc.cut_off and op.retry_safe else None
+                if wait is None:
+                    raise
+                log.info("%s: %s; trying again in %.2f s", op.id, exc, wait)
+                attempts.sleep(wait)
+            finally:
+                response.close()
+
+    def _follow_pages(self, op: Operation, params: Mapping[str, Any], first: Request, data: Any,
+                      tally: "_Tally") -> Any:
         pag = op.response.paginate
         assert pag is not None
         items = list(_pointer_get(data, pag.items) or [])
-        pages = 1
         link = _pointer_get(data, pag.next)
         while link:
-            if pages >= pag.max_pages:
+            if tally.pages >= pag.max_pages:
                 data = {**data, "truncated": True}
                 break
-            url = self._page_url(link)
-            page_req = Request(method="GET", url=url, headers=first.headers, timeout=first.timeout,
-                               redactor=self.redactor, secret_headers=first.secret_headers)
-            response = self.transport.send(page_req, op.id)
+            page_req = Request(method="GET", url=self._page_url(link), headers=first.headers, timeout=first.timeout,
+                               connect_timeout=first.connect_timeout, redactor=self.redactor,
+                               secret_headers=first.secret_headers)
+            response = self._exchange(op, page_req, tally)
             try:
                 # The same parameters as the first page, so codec options read them alike.
                 page = decode_response(self.connector, op, params, {}, response, self.host, self.redactor)
             finally:
                 response.close()
-            pages += 1
+            tally.pages += 1
             items.extend(_pointer_get(page, pag.items) or [])
             link = _pointer_get(page, pag.next)
-        return _pointer_set(data, pag.items, items), pages
+        return _pointer_set(data, pag.items, items)
+
+    # --- a body of many records, in batches ---------------------------------------------------------
+
+    def _run_batches(self, op: Operation, params: Mapping[str, Any], request: Request, tally: "_Tally",
+                     progress: Callable[[Mapping[str, Any]], None] | None) -> tuple[Any, int, dict[str, Any]]:
+        """Send each batch in order; halve one the server finds too large; keep going past a
+        partial write and report its rejected lines at the end. On any other error, say which
+        records were written and which were not."""
+        plan = request.batch
+        assert plan is not None
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-encoding"}
+        queue = deque(plan.ranges())
+        done = sent_bytes = batches = 0
+        compressed_any = False
+        partial: list[tuple[int, int, APIError]] = []
+        last: requests.Response | None = None
+        while queue:
+            first, end = queue.popleft()
+            raw, body, compressed = plan.body(first, end)
+            batch_headers = {**headers, "Content-Encoding": "gzip"} if compressed else headers
+            response = self._exchange(op, replace(request, body=body, headers=batch_headers, batch=None), tally)
+            if response.status_code in plan.split_on and end - first > 1:
+                response.close()
+                middle = (first + end) // 2
+                queue.extendleft([(middle, end), (first, middle)])
+                tally.splits += 1
+                continue
+            try:
+                decode_response(self.connector, op, params, {}, response, self.host, self.redactor)
+            except APIError as exc:
+                if not exc.details.get("partial_write"):
+                    raise _unwritten(exc, done, first, end, plan.records)
+                partial.append((first, end, exc))
+            finally:
+                response.close()
+            last = response
+            done += end - first
+            sent_bytes += len(body)
+            compressed_any = compressed_any or compressed
+            batches += 1
+            if progress is not None:
+                progress({"records": done, "records_total": plan.records, "batches": batches,
+                          "bytes": sent_bytes})
+        summary = {**request.summary, "sent_bytes": sent_bytes, "compressed": compressed_any, "batches": batches}
+        if tally.splits:
+            summary["splits"] = tally.splits
+        if partial:
+            raise _partial(partial, done, plan.records, op.id)
+        assert last is not None
+        data = decode_response(self.connector, op, params, summary, _Replay(last), self.host, self.redactor)
+        return data, last.status_code, summary
 
     def _page_url(self, link: str) -> str:
         """Absolute URL of a next link; only links to the same server are followed."""
@@ -222,12 +342,75 @@ class Connection:
         return "passed", f"HTTP {status}", status
 
 
+def _is_success(op: Operation, status: int) -> bool:
+    return status in op.response.success if op.response.success else 200 <= status < 300
+
+
+class _Tally:
+    """What one call did across its requests: tries, retries, pages and splits."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.attempts = 0
+        self.pages = 1
+        self.splits = 0
+        self.retried: list[dict[str, Any]] = []
+        self.current: Attempts | None = None
+
+    def start(self) -> Attempts:
+        """A fresh retry budget for the next request of this call (each batch or page has its own)."""
+        self.current = Attempts(self.policy, retried=self.retried)
+        return self.current
+
+    def note(self, exc: ConnectorError) -> ConnectorError:
+        if self.current is not None and (self.attempts > 1 or self.current.stopped):
+            exc.gave_up(self.attempts, f"gave up {self.current.summary()}")
+        return exc
+
+
+class _Replay:
+    """A finished answer handed to a codec once more, with no body left to read."""
+
+    def __init__(self, response: requests.Response):
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.content = b""
+        self.encoding = response.encoding
+
+
+def _unwritten(exc: APIError, done: int, first: int, end: int, total: int) -> APIError:
+    """An error in the middle of a batched write, saying exactly what landed."""
+    exc.details.update({"records_written": done, "first_unwritten_record": first + 1, "records_total": total})
+    if first == 0 and end == total:
+        return exc
+    where = (f"records 1-{done} were written; records {first + 1}-{total} were not"
+             if done else f"no records were written (the failing batch held records {first + 1}-{end})")
+    if end - first == 1:
+        where += f"; record {first + 1} alone was refused"
+    exc.args = (f"{exc.args[0]} ({where})", *exc.args[1:])
+    return exc
+
+
+def _partial(partial: list[tuple[int, int, APIError]], done: int, total: int, op_id: str) -> APIError:
+    """One error for every batch written only in part (the server's own when the write was one batch)."""
+    if len(partial) == 1 and partial[0][:2] == (0, total):
+        return partial[0][2]
+    rejected = [line for _, _, exc in partial for line in exc.details.get("rejected_lines", [])]
+    batches = [{"records": f"{a + 1}-{b}", "status": exc.status, "message": exc.message} for a, b, exc in partial]
+    count = sum(exc.details.get("dropped", 0) for _, _, exc in partial) or len(rejected)
+    first = partial[0][2]
+    text = (f"{len(partial)} batch{'es' if len(partial) != 1 else ''} were written only in part: "
+            f"{count or 'some'} point{'s' if count != 1 else ''} rejected; the server said: {first.message}")
+    return APIError(first.status, text, code=first.code, operation=op_id, body=first.body,
+                    details={"partial_write": True, "rejected_lines": rejected, "batches": batches,
+                             "records_sent": done, "records_total": total})
+
+
 def decode_response(connector: Connector, op: Operation, params: Mapping[str, Any], summary: Mapping[str, Any],
                     response: requests.Response, host: PluginHost, redactor: Redactor) -> Any:
     """Check the status against the operation's success list and decode with its codec."""
     status = response.status_code
-    ok = status in op.response.success if op.response.success else 200 <= status < 300
-    if not ok:
+    if not _is_success(op, status):
         raise api_error(response, connector.error_keys, redactor, op.id, host)
     options = render(op.response.options, Context(params=params, body=summary))
     codec = host.table("codecs")[op.response.codec]
@@ -236,7 +419,8 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     except (APIError, DecodeError, ValidationError):
         raise
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
-        raise DecodeError(f"{op.id}: the answer was cut off while reading it: {type(exc).__name__}") from None
+        raise DecodeError(f"{op.id}: the answer was cut off while reading it: {type(exc).__name__}",
+                          cut_off=True) from None
 
 
 def _pointer_get(doc: Any, ptr: str) -> Any:

@@ -16,6 +16,19 @@ class ConnectorError(Exception):
 
     #: CLI exit code for this family of errors.
     exit_code = 1
+    #: How many times the request was tried before this error was given up on.
+    attempts = 1
+
+    def gave_up(self, attempts: int, how: str) -> "ConnectorError":
+        """Record that this is the outcome of several tries, and say so in the message."""
+        self.attempts = attempts
+        if self.args:
+            self.args = (f"{self.args[0]} ({how})", *self.args[1:])
+        return self
+
+
+class InsecureTLSWarning(UserWarning):
+    """A connection was made with TLS certificate verification turned off."""
 
 
 # --- authoring problems -------------------------------------------------------------------
@@ -87,9 +100,18 @@ class ValidationError(ConnectorError):
 
 
 class TransportError(ConnectorError):
-    """The request did not get an HTTP answer."""
+    """The request did not get an HTTP answer.
+
+    ``sent`` is False when the connection could not even be opened (nothing reached the
+    server), True when the request may have been received (a reset, a read timeout, an answer
+    cut short), None when it cannot be told.
+    """
 
     exit_code = 5
+
+    def __init__(self, message: str, sent: bool | None = None):
+        super().__init__(message)
+        self.sent = sent
 
 
 class NetworkError(TransportError):
@@ -149,9 +171,16 @@ class APIError(ConnectorError):
 
 
 class DecodeError(ConnectorError):
-    """The server's answer could not be read in the format the operation declares."""
+    """The server's answer could not be read in the format the operation declares.
+
+    ``cut_off`` is True when the answer ended early (the connection dropped while reading it).
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, cut_off: bool = False):
+        super().__init__(message)
+        self.cut_off = cut_off
 
 
 class NotFoundError(ConnectorError):

@@ -32,6 +32,7 @@ from .model import (
     frozen,
 )
 from .suggest import did_you_mean
+from .retry import RetrySpec
 from .template import TEMPLATE_KEYS, references
 from .yamlsource import Located, load_file, pointer
 
@@ -250,8 +251,16 @@ def compile_request(req: Mapping[str, Any]) -> RequestSpec:
         query=req.get("query"),
         headers=frozen(req.get("headers") or {}),
         body=frozen(req["body"]) if req.get("body") else None,
-        timeout=req.get("timeout"),
+        timeout=_timeouts(req.get("timeout"))[1],
+        connect_timeout=_timeouts(req.get("timeout"))[0],
     )
+
+
+def _timeouts(value: Any) -> tuple[float | None, float | None]:
+    """``timeout: 30`` is the read timeout; ``timeout: {connect: 3, read: 300}`` sets both."""
+    if isinstance(value, Mapping):
+        return value.get("connect"), value.get("read")
+    return None, value
 
 
 def compile_operation(doc: Located, shared: Mapping[str, Any]) -> Operation:
@@ -293,18 +302,34 @@ def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
         auth=AuthSpec(auth["header"], auth["value"]) if auth else None,
         headers_from=conn.get("headers_from"),
         timeout_from=conn.get("timeout_from"),
+        connect_timeout_from=conn.get("connect_timeout_from"),
         verify_tls_from=conn.get("verify_tls_from"),
         ca_bundle_from=conn.get("ca_bundle_from"),
+        retry=_retry_spec(conn.get("retry")),
         input_schema=frozen(input_schema(fields, f"{data['title']} connection")),
     )
 
 
+def _retry_spec(decl: Mapping[str, Any] | None) -> RetrySpec | None:
+    if not decl:
+        return None
+    return RetrySpec(attempts_from=decl.get("attempts_from"), max_delay_from=decl.get("max_delay_from"),
+                     total_from=decl.get("total_from"), on_status=tuple(decl.get("on_status") or ()),
+                     safe_on_status=tuple(decl.get("safe_on_status") or ()))
+
+
+_FIELD_REFERENCES = ("headers_from", "timeout_from", "connect_timeout_from", "verify_tls_from", "ca_bundle_from",
+                     "retry/attempts_from", "retry/max_delay_from", "retry/total_from")
+
+
 def _check_connector(doc: Located, names: _Names, problems: list[ManifestProblem]) -> None:
     conn = doc.data["connection"]
-    for key in ("headers_from", "timeout_from", "verify_tls_from", "ca_bundle_from"):
-        if conn.get(key) and conn[key] not in names.fields:
-            problems.append(doc.problem(f"/connection/{key}", f"'{conn[key]}' is not a connection field",
-                                        did_you_mean(conn[key], names.fields).strip(" ()") or None))
+    for key in _FIELD_REFERENCES:
+        section, _, name = key.rpartition("/")
+        value = (conn.get(section) or {}).get(name) if section else conn.get(key)
+        if value and value not in names.fields:
+            problems.append(doc.problem(f"/connection/{key}", f"'{value}' is not a connection field",
+                                        did_you_mean(value, names.fields).strip(" ()") or None))
     for key, text in (("base_url", conn.get("base_url", "")), ("auth/value", (conn.get("auth") or {}).get("value", ""))):
         for name in _PATH_FIELD.findall(text):
             if name not in names.fields:

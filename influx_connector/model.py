@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .retry import RetrySpec
+
 # Keys of a parameter declaration that are JSON Schema keywords, passed through to the
 # compiled input schema as they are.
 SCHEMA_KEYWORDS = (
@@ -57,7 +59,8 @@ class RequestSpec:
     query: Any = None  # template rendering to a mapping
     headers: Mapping[str, Any] = field(default_factory=dict)
     body: Mapping[str, Any] | None = None
-    timeout: float | None = None
+    timeout: float | None = None  # read timeout for this operation, over the connection's
+    connect_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,10 @@ class ConnectionSpec:
     auth: AuthSpec | None = None
     headers_from: str | None = None
     timeout_from: str | None = None
+    connect_timeout_from: str | None = None
     verify_tls_from: str | None = None
     ca_bundle_from: str | None = None
+    retry: RetrySpec | None = None
     input_schema: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
+from .batch import BatchPlan
 from .errors import FieldError, ValidationError
 from .model import Connector, RequestSpec
 from .secrets import Redactor
@@ -33,9 +34,17 @@ class Request:
     body: bytes | None = None
     json: Any = None
     summary: Mapping[str, Any] = field(default_factory=dict)
-    timeout: float = 10.0
+    timeout: float = 10.0  # read timeout, seconds
     redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
     secret_headers: tuple[str, ...] = ()
+    connect_timeout: float | None = None  # the read timeout when None
+    #: Set when the body goes in batches; ``body`` is then the first batch.
+    batch: BatchPlan | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds, as requests takes them."""
+        return (self.connect_timeout or self.timeout, self.timeout)
 
     def masked_headers(self) -> dict[str, str]:
         secret = {h.lower() for h in self.secret_headers}
@@ -136,18 +145,18 @@ def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderConte
         value = render(tpl, ctx)
         if value is not OMIT:
             headers[name] = _query_text(value)
-    body, json_value, summary = _render_body(spec, ctx, rc, headers)
-    timeout = spec.timeout or _timeout(rc)
+    body, json_value, summary, plan = _render_body(spec, ctx, rc, headers)
     auth = rc.connector.connection.auth
     return Request(method=spec.method, url=url, headers=headers, body=body, json=json_value,
-                   summary=summary, timeout=timeout, redactor=rc.redactor,
-                   secret_headers=(auth.header,) if auth else ())
+                   summary=summary, timeout=spec.timeout or _conn_seconds(rc, "timeout_from") or 10.0,
+                   redactor=rc.redactor, secret_headers=(auth.header,) if auth else (),
+                   connect_timeout=spec.connect_timeout or _conn_seconds(rc, "connect_timeout_from"), batch=plan)
 
 
-def _timeout(rc: RenderContext) -> float:
-    name = rc.connector.connection.timeout_from
+def _conn_seconds(rc: RenderContext, mapping: str) -> float | None:
+    name = getattr(rc.connector.connection, mapping)
     value = rc.conn.get(name) if name else None
-    return float(value) if value else 10.0
+    return float(value) if value else None
 
 
 def _param_name(template: Any) -> str:
@@ -155,21 +164,21 @@ def _param_name(template: Any) -> str:
 
 
 def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
-                 headers: dict[str, str]) -> tuple[bytes | None, Any, dict[str, Any]]:
+                 headers: dict[str, str]) -> tuple[bytes | None, Any, dict[str, Any], BatchPlan | None]:
     body_spec = spec.body
     if not body_spec:
-        return None, None, {}
+        return None, None, {}, None
     json_value: Any = None
     summary: dict[str, Any] = {}
     if "json" in body_spec:
         json_value = render(body_spec["json"], ctx)
         if json_value is OMIT:
-            return None, None, {}
+            return None, None, {}, None
         raw = json.dumps(json_value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     elif "text" in body_spec:
         text = render(body_spec["text"], ctx)
         if text is OMIT:
-            return None, None, {}
+            return None, None, {}, None
         raw = str(text).encode("utf-8")
     else:
         value = render(body_spec["value"], ctx)
@@ -178,10 +187,18 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
         options = render(body_spec.get("options") or {}, ctx)  # a plain mapping: absent options drop out
         raw, summary = rc.encoders[body_spec["encode"]](value, field=_param_name(body_spec["value"]), **options)
         summary = dict(summary)
-    sent = raw
     threshold = body_spec.get("gzip_above")
-    if threshold is not None and len(raw) > threshold:
-        sent = gzip.compress(raw, compresslevel=6)
+    batch = body_spec.get("batch") or {}
+    size = render(batch["size"], ctx) if batch else OMIT
+    plan = None
+    if size is not OMIT:
+        plan = BatchPlan.of(raw, size, batch.get("separator", "\n"), batch.get("split_on") or (), threshold)
+        summary.update({"records": plan.records, "batches": len(plan.ranges())})
+        _, sent, compressed = plan.body(*plan.ranges()[0]) if plan.records else (raw, raw, False)
+    else:
+        compressed = threshold is not None and len(raw) > threshold
+        sent = gzip.compress(raw, compresslevel=6) if compressed else raw
+    if compressed:
         headers["Content-Encoding"] = "gzip"
-    summary.update({"bytes": len(raw), "sent_bytes": len(sent), "compressed": sent is not raw})
-    return sent, json_value, summary
+    summary.update({"bytes": len(raw), "sent_bytes": len(sent), "compressed": compressed})
+    return sent, json_value, summary, plan

@@ -7,6 +7,8 @@ import time
 from typing import Any, Mapping
 
 import requests
+import requests.adapters
+import urllib3
 
 from .errors import APIError, NetworkError, TimeoutError, TLSError
 from .plugins import PluginHost
@@ -16,11 +18,16 @@ from .secrets import Redactor
 log = logging.getLogger(__name__)
 
 
+#: Connections kept open per host: enough for a host app's worker threads to share one connection.
+POOL_SIZE = 32
+
+
 class Transport:
     """One session per connection: keep-alive, TLS settings, and no environment surprises.
 
     ``trust_env`` is off so a ~/.netrc entry cannot silently replace the Authorization header
-    and proxy variables do not reroute a connection the user configured explicitly.
+    and proxy variables do not reroute a connection the user configured explicitly. Each call
+    is one try; retries are the connection's business (it knows the operation).
     """
 
     def __init__(self, host: PluginHost, redactor: Redactor, verify: bool = True, ca_bundle: str | None = None):
@@ -28,6 +35,9 @@ class Transport:
         self.redactor = redactor
         self.session = requests.Session()
         self.session.trust_env = False
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.verify: bool | str = ca_bundle or verify
 
     def close(self) -> None:
@@ -35,23 +45,29 @@ class Transport:
 
     def send(self, req: Request, operation: str, stream: bool = False) -> requests.Response:
         prepared = requests.Request(req.method, req.url, headers=dict(req.headers), data=req.body).prepare()
-        settings = {"timeout": req.timeout, "verify": self.verify, "stream": stream, "allow_redirects": False}
+        settings = {"timeout": req.timeouts, "verify": self.verify, "stream": stream, "allow_redirects": False}
         started = time.perf_counter()
         log.debug("%s: sending %s %s", operation, req.method, self.redactor.mask(req.url))
         try:
             response = self.host.hook.influx_connector_send(
                 request=prepared, session=self.session, settings=settings, operation=operation)
         except requests.exceptions.SSLError as exc:
-            raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc)) from None
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
-            what = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "answer"
-            raise TimeoutError(
-                f"{self._origin(req)} did not {what} within {req.timeout:g} s; "
-                "raise the timeout or check the server") from None
+            raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc), sent=False) from None
+        except requests.exceptions.ConnectTimeout:
+            raise TimeoutError(f"{self._origin(req)} did not accept a connection within {req.timeouts[0]:g} s; "
+                               "check the host and port, or raise the connect timeout", sent=False) from None
+        except requests.exceptions.ReadTimeout:
+            raise TimeoutError(f"{self._origin(req)} did not answer within {req.timeouts[1]:g} s; "
+                               "raise the timeout or check the server", sent=True) from None
         except requests.exceptions.ConnectionError as exc:
-            raise NetworkError(self._say(f"could not reach {self._origin(req)}", exc)) from None
+            opened = not _never_connected(exc)
+            what = "the connection to" if opened else "could not reach"
+            text = f"{what} {self._origin(req)} {'failed' if opened else ''}".replace("  ", " ").strip()
+            raise NetworkError(self._say(text, exc), sent=opened) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise NetworkError(self._say(f"the answer from {self._origin(req)} was cut off", exc), sent=True) from None
         except requests.exceptions.InvalidURL as exc:
-            raise NetworkError(self._say("the connection's URL is not valid", exc)) from None
+            raise NetworkError(self._say("the connection's URL is not valid", exc), sent=False) from None
         log.debug("%s: HTTP %s in %.1f ms", operation, response.status_code, (time.perf_counter() - started) * 1000)
         return response
 
@@ -62,6 +78,18 @@ class Transport:
     def _say(self, what: str, exc: Exception) -> str:
         reason = _root_reason(exc)
         return self.redactor.mask(f"{what}: {reason}")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the connection was never opened (refused, unknown host): nothing was sent."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else (seen.__cause__ or nested)
+    return False
 
 
 def _root_reason(exc: BaseException) -> str:

@@ -89,7 +89,7 @@ def test_describe_shows_params_form_and_description(capsys):
     assert "default" not in params["data"]
     assert set(doc["form"]) == {"schema", "uiSchema"}
     assert doc["form"]["schema"]["properties"]["precision"]["oneOf"][0] == {"const": "ns", "title": "Nanoseconds"}
-    assert doc["form"]["uiSchema"]["ui:order"] == ["bucket", "org", "precision", "data"]
+    assert doc["form"]["uiSchema"]["ui:order"] == ["bucket", "org", "precision", "data", "batch_size"]
 
 
 def test_describe_connection_shows_connection_form(capsys):

@@ -57,8 +57,11 @@ def test_no_default_bucket(influx_settings):
 def test_small_body_limit(influx_connection):
     from influx_connector.errors import APIError
 
+    # Too large as one request: halved until each part fits, and every point lands.
+    result = influx_connection.run("write_data", {"data": "".join(f"m v={i} {i}\\n" for i in range(20))})
+    assert result.data["points"] == 20 and result.meta["sent"]["splits"] > 0
     with pytest.raises(APIError) as caught:
-        influx_connection.run("write_data", {"data": "m v=1 1\\n" * 20})
+        influx_connection.run("write_data", {"data": 'm v="' + "x" * 100 + '" 1'})
     assert caught.value.status == 413
 '''
 

@@ -74,22 +74,26 @@ def decode_influxql(response: Any, shape: str = "rows") -> Any:
 
 def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
     from .line_protocol import encode_data
+    from .lines import with_point_ends
 
     body, count = encode_data(value, precision=precision, field=field)
-    return body, {"count": count}
+    # Point ends let a large write go in batches without cutting a string that holds a newline.
+    return with_point_ends(body), {"count": count}
 
 
 def write_error_details(status: int, message: Any) -> dict[str, Any]:
-    """The rejected lines of a 400 write, and the dropped count of a 422 partial write."""
+    """The rejected lines of a 400 write, and the dropped count of a partial write: a 422, or
+    the 400 "partial write: ..." of InfluxDB 1.x, which wrote the lines it could parse."""
     text = message if isinstance(message, str) else ""
     details: dict[str, Any] = {}
     bad = [{"line": m.group("line"), "reason": m.group("reason")} for m in _BAD_LINE.finditer(text)]
     if bad:
         details["rejected_lines"] = bad
     dropped = _DROPPED.search(text)
-    if status == 422 and dropped:
-        details["dropped"] = int(dropped.group(1))
+    if (status == 422 and dropped) or text.startswith("partial write:"):
         details["partial_write"] = True
+        if dropped:
+            details["dropped"] = int(dropped.group(1))
     return details
 
 
