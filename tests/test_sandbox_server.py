@@ -989,3 +989,38 @@ def test_start_returns_self_and_sets_url():
         assert (settings["token"], settings["org"], settings["bucket"]) == ("sandbox-token", "sandbox-org", "sandbox-bucket")
     finally:
         sb.stop()
+
+
+# --- routes added for delete and the v1 compatibility API ------------------------------------------------
+
+
+def test_influxql_through_the_v2_query_endpoint_points_to_v1(flux_sandbox, api, engine):
+    resp = query(api, flux_sandbox, {"query": "SELECT * FROM cpu", "type": "influxql"})
+    assert_error(resp, 501, "not implemented", "the sandbox runs InfluxQL only through the v1 /query endpoint")
+    assert engine.calls == []
+
+
+@pytest.mark.off_contract
+@pytest.mark.parametrize("path, allow", [("/api/v2/delete", "POST"), ("/write", "POST"), ("/query", "GET, POST")])
+def test_new_routes_answer_405_with_allow(sandbox, api, path, allow):
+    resp = api.put(url(sandbox, path))
+    assert_error(resp, 405, "method not allowed", f"allow: {allow}")
+    assert resp.headers["Allow"] == allow
+
+
+@pytest.mark.parametrize("path, method", [("/api/v2/delete", "POST"), ("/write", "POST"), ("/query", "GET")])
+def test_new_routes_need_a_token(sandbox, path, method):
+    resp = requests.request(method, url(sandbox, path), params={"db": "sandbox-bucket", "q": "SHOW DATABASES"})
+    assert_error(resp, 401, "unauthorized", "unauthorized access")
+
+
+def test_v1_routes_read_the_first_orgs_buckets_as_databases(make_sandbox, api):
+    sb = make_sandbox(extra_orgs=("other",))
+    other = next(o for o in sb.store.orgs.values() if o.name == "other")
+    sb.store.add_bucket(other.id, "elsewhere")
+    resp = api.get(url(sb, "/query"), params={"q": "SHOW DATABASES"})
+    assert resp.json()["results"][0]["series"][0]["values"] == [["sandbox-bucket"]]
+    resp = api.post(url(sb, "/write"), params={"db": "elsewhere"}, data="m v=1")
+    assert_error(resp, 404, "not found", 'database not found: "elsewhere"')
+    assert api.post(url(sb, "/write"), params={"db": "sandbox-bucket"}, data="m v=1 5").status_code == 204
+    assert values(sb) == [("v", 1.0, 5)]

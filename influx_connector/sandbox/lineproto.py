@@ -81,11 +81,18 @@ def parse_lines(text: str, *, precision: str, default_time_ns: int) -> tuple[lis
     return [fp for point in points for fp in point.field_points()], errors
 
 
-def parse_points(text: str, *, precision: str, default_time_ns: int) -> tuple[list[ParsedPoint], list[str]]:
-    """Parse line protocol into whole points, plus one ``unable to parse`` message per bad line."""
-    if precision not in PRECISION_NS:
-        raise ValueError(f"invalid precision {precision!r}; valid precision units are ns, us, ms, and s")
-    multiplier = PRECISION_NS[precision]
+def parse_points(
+    text: str, *, precision: str = "ns", default_time_ns: int, multiplier: int | None = None
+) -> tuple[list[ParsedPoint], list[str]]:
+    """Parse line protocol into whole points, plus one ``unable to parse`` message per bad line.
+
+    ``multiplier`` (nanoseconds per timestamp unit) replaces ``precision`` when given: the v1
+    ``/write`` endpoint knows more units (``m``, ``h``) than ``/api/v2/write``.
+    """
+    if multiplier is None:
+        if precision not in PRECISION_NS:
+            raise ValueError(f"invalid precision {precision!r}; valid precision units are ns, us, ms, and s")
+        multiplier = PRECISION_NS[precision]
     points: list[ParsedPoint] = []
     errors: list[str] = []
     for line in split_points(text):

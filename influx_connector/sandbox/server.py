@@ -1,5 +1,8 @@
 """A loopback HTTP server that speaks enough of the InfluxDB v2 API for a connector to do real work.
 
+Besides the v2 API it serves ``/api/v2/delete`` and the v1 compatibility endpoints ``/write`` and
+``/query`` (a documented InfluxQL subset, see ``sandbox.influxql``), and can serve https.
+
 It is a development and test server, not a database: state lives in ``store.Store``, requests are
 served one thread per connection, and every request and response is recorded so a test can check
 exactly what a client sent. Statuses and error bodies follow ``shared/reference/influxdb-v2-api.md``
@@ -12,6 +15,7 @@ works before, or without, that engine.
 """
 from __future__ import annotations
 
+import base64
 import calendar
 import csv
 import gzip
@@ -22,6 +26,7 @@ import logging
 import re
 import secrets
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -32,7 +37,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from influx_connector.sandbox import lineproto, suggestions
+from influx_connector.sandbox import dbrp, influxql, lineproto, suggestions
+from influx_connector.sandbox import delete as deletion
 from influx_connector.sandbox.store import Bucket, Org, Store, now_rfc3339
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,13 @@ FLUX_MODULE = "influx_connector.sandbox.flux"
 
 #: Paths served without a token, as on the real server.
 PUBLIC_PATHS = frozenset({"/health", "/ping"})
+#: The v1 compatibility paths, which also take v1 credentials (Basic auth, or ``u``/``p``).
+V1_PATHS = frozenset({"/write", "/query"})
+#: Nanoseconds per timestamp unit for v1 ``/write``; an unknown precision means ns, as on 1.x.
+V1_PRECISION_NS = {"n": 1, "ns": 1, "u": 1_000, "us": 1_000, "µ": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+                   "m": 60_000_000_000, "h": 3_600_000_000_000}
+INFLUXQL_JSON_TYPE = "application/json"  # what InfluxDB sends for /query answers (no charset)
+INFLUXQL_CSV_TYPE = "text/csv"
 
 DAY = 86_400
 HOUR = 3_600
@@ -508,6 +521,9 @@ ROUTES: tuple[Route, ...] = (
     _route(r"/api/v2/buckets", GET="list_buckets", POST="create_bucket"),
     _route(r"/api/v2/buckets/(?P<bucket_id>[^/]+)", GET="get_bucket", PATCH="patch_bucket", DELETE="delete_bucket"),
     _route(r"/api/v2/write", POST="write"),
+    _route(r"/api/v2/delete", POST="delete_data"),
+    _route(r"/write", POST="v1_write"),
+    _route(r"/query", GET="v1_query", POST="v1_query"),
     _route(r"/api/v2/query", POST="query"),
     _route(r"/api/v2/query/ast", POST="query_ast"),
     _route(r"/api/v2/query/analyze", POST="query_analyze"),
@@ -557,13 +573,33 @@ class Api:
         return getattr(self, handler)(req, **args)
 
     def _authorize(self, req: Request) -> None:
-        scheme, _, presented = req.header("Authorization").partition(" ")
-        # "Token" is case-sensitive on the server; compare_digest keeps timing from leaking tokens.
-        ok = scheme == "Token" and any(
-            secrets.compare_digest(presented.encode(), t.encode()) for t in self.sandbox.tokens
+        # compare_digest keeps response timing from leaking the tokens.
+        ok = any(
+            secrets.compare_digest(presented.encode(), t.encode())
+            for presented in self._presented_tokens(req)
+            for t in self.sandbox.tokens
         )
         if not ok:
             raise Problem(401, "unauthorized", "unauthorized access")
+
+    @staticmethod
+    def _presented_tokens(req: Request) -> list[str]:
+        """The tokens a request offers: ``Authorization: Token`` everywhere ("Token" is
+        case-sensitive on the server); on the v1 paths also a v1 password, which the sandbox
+        takes as a token (``Authorization: Basic`` or the ``p`` query parameter)."""
+        scheme, _, value = req.header("Authorization").partition(" ")
+        if scheme == "Token":
+            return [value]
+        presented: list[str] = []
+        if req.path in V1_PATHS:
+            if scheme == "Basic":
+                try:
+                    presented.append(base64.b64decode(value, validate=True).decode("utf-8").partition(":")[2])
+                except (ValueError, UnicodeDecodeError):
+                    pass
+            if (password := req.param("p")) is not None:
+                presented.append(password)
+        return presented
 
     def _redirect_or_404(self, req: Request) -> Reply:
         """Known paths with a trailing slash redirect, as the server's router does; others are 404."""
@@ -839,6 +875,119 @@ class Api:
         logger.debug("wrote %d field values to bucket %s, dropped %d points", len(accepted), bucket.name, dropped)
         return dropped, reason
 
+    # --- delete ---
+
+    def delete_data(self, req: Request) -> Reply:
+        """``POST /api/v2/delete``: the body is checked first, then the org, then the bucket."""
+        try:
+            request = deletion.decode_request(req.body, parse_rfc3339_ns)
+        except deletion.DeleteError as exc:
+            raise invalid(str(exc)) from None
+        org = self._delete_org(req)
+        bucket = self._delete_bucket(req, org)
+        with self.store.lock:
+            removed = deletion.delete_points(bucket, request)
+        logger.debug("deleted %d field values from bucket %s", removed, bucket.name)
+        return Reply(204)
+
+    def _delete_org(self, req: Request) -> Org:
+        """The org of a delete: ``org`` (name or ID) and ``orgID``; when both are given both must
+        name it (the contract: "If you pass both orgID and org, they must both be valid")."""
+        org_id, org_ref = req.param("orgID"), req.param("org")
+        if org_id is None and org_ref is None:
+            raise invalid("Please provide either orgID or org")
+        by_id = self._org_by_id(org_id) if org_id is not None else None
+        by_ref = self._org_by_name_or_id(org_ref) if org_ref is not None else None
+        if by_id is not None and by_ref is not None and by_id.id != by_ref.id:
+            raise not_found("organization not found")
+        org = by_id or by_ref
+        assert org is not None  # one of the two was given, and each either resolves or raised
+        return org
+
+    def _delete_bucket(self, req: Request, org: Org) -> Bucket:
+        bucket_id, bucket_ref = req.param("bucketID"), req.param("bucket")
+        if bucket_id is not None:  # bucketID takes precedence over bucket
+            bucket = self.store.buckets.get(check_id(bucket_id))
+            if bucket is None or bucket.org_id != org.id:
+                raise not_found("bucket not found")
+            return bucket
+        if bucket_ref is None:
+            raise invalid("Please provide either bucketID or bucket")
+        bucket = self.store.find_bucket(bucket_ref, org.id)
+        if bucket is None:
+            raise not_found(f'bucket "{bucket_ref}" not found')
+        return bucket
+
+    # --- v1 compatibility: /write and /query ---
+    #
+    # Errors keep InfluxDB 2.x's {"code", "message"} shape, which the contract declares for these
+    # paths, with InfluxDB 1.x's words in the message (1.x itself answers {"error": "..."}).
+    # Databases are the buckets of the sandbox's first org, mapped by name (see sandbox.dbrp).
+
+    def v1_write(self, req: Request) -> Reply:
+        database = req.param("db")
+        if database is None:
+            raise invalid("database is required")
+        try:
+            bucket = dbrp.find_bucket(self.store, self.sandbox.org.id, database, req.param("rp"))
+        except dbrp.DbrpError as exc:
+            shown = f'"{exc.name}"' if exc.kind == "database" else exc.name
+            raise not_found(f"{exc.kind} not found: {shown}") from None
+        multiplier = V1_PRECISION_NS.get(req.param("precision") or "ns", 1)
+        text = self._write_body(req)
+        now_ns = time.time_ns()
+        points, errors = lineproto.parse_points(text, multiplier=multiplier, default_time_ns=now_ns)
+        if errors:
+            raise invalid("\n".join(errors))
+        if not points:
+            raise invalid("writing requires points")
+        dropped, reason = self._store_points(bucket, points, now_ns)
+        if dropped:
+            raise unprocessable(f"failure writing points to database: partial write: {reason} dropped={dropped}")
+        return Reply(204)
+
+    def v1_query(self, req: Request) -> Reply:
+        params = self._v1_query_params(req)
+        query_text = params.get("q", "").strip()
+        if not query_text:
+            raise invalid('missing required parameter "q"')
+        ctx = influxql.Context(
+            store=self.store, org_id=self.sandbox.org.id, database=params.get("db") or None,
+            rp=params.get("rp") or None, now_ns=time.time_ns(), read_only=req.method == "GET",
+        )
+        try:
+            results = influxql.run(query_text, ctx)
+        except influxql.ParseError as exc:
+            raise invalid(f"error parsing query: {exc}") from None
+        epoch = params.get("epoch") or None
+        accept = req.header("Accept").split(",")[0].split(";")[0].strip().lower()
+        if accept in ("application/csv", "text/csv"):
+            body, content_type = influxql.to_csv(results, epoch), INFLUXQL_CSV_TYPE
+        else:
+            body, content_type = influxql.to_json(results, epoch), INFLUXQL_JSON_TYPE
+        headers = {"Content-Type": content_type}
+        if accepts_gzip(req.header("Accept-Encoding")):
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        return Reply(200, headers, body, chunked=True)
+
+    @staticmethod
+    def _v1_query_params(req: Request) -> dict[str, str]:
+        """Query-string values, overridden by a form body's (Go's ``FormValue`` order); a body of
+        type ``application/vnd.influxql`` is the query text, as InfluxDB 2.x accepts."""
+        params: dict[str, str] = {}
+        for key, value in req.query:
+            params.setdefault(key, value)
+        media_type = req.header("Content-Type").split(";")[0].strip().lower()
+        if req.method == "POST" and media_type == "application/x-www-form-urlencoded":
+            form: dict[str, str] = {}
+            for key, value in parse_qsl(req.body.decode("utf-8", errors="replace"), keep_blank_values=True):
+                form.setdefault(key, value)
+            params.update(form)
+        elif req.method == "POST" and media_type == "application/vnd.influxql" and not params.get("q", "").strip():
+            params["q"] = req.body.decode("utf-8", errors="replace")
+        return params
+
     # --- query ---
 
     def query(self, req: Request) -> Reply:
@@ -851,7 +1000,7 @@ class Api:
         query_type = body.get("type") or "flux"
         if query_type != "flux":
             if query_type == "influxql":
-                raise Problem(501, "not implemented", "the sandbox does not run InfluxQL")
+                raise Problem(501, "not implemented", "the sandbox runs InfluxQL only through the v1 /query endpoint")
             raise invalid(f"unknown query type: {query_type}")
         dialect = read_dialect(body.get("dialect"))
         params = typed(body, "params", dict)
@@ -1018,6 +1167,11 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
         # plus the client's delayed ACK adds ~40 ms to every response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The TLS handshake happens here, in the connection's own thread (under the handler's
+            # timeout), so a slow or failing client cannot hold up the accept loop. A failed
+            # handshake (a client that rejects the certificate) ends only this connection.
+            self.connection.do_handshake()
         self.server.track(self.connection)
 
     def finish(self) -> None:
@@ -1123,7 +1277,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Sandbox:
     """An InfluxDB v2 look-alike on loopback: an org with a bucket, any extra orgs, system buckets in each.
 
-    Every token in ``token`` and ``extra_tokens`` may do everything, like an operator token.
+    Every token in ``token`` and ``extra_tokens`` may do everything, like an operator token. The
+    v1 endpoints (``/write``, ``/query``) see the first org's buckets as databases. With
+    ``tls_cert`` and ``tls_key`` (PEM files) it serves https and ``url`` starts with ``https://``.
     """
 
     def __init__(
@@ -1139,8 +1295,14 @@ class Sandbox:
         extra_orgs: tuple[str, ...] | list[str] = (),
         max_body_bytes: int = 25 * 1024 * 1024,
         flux: Any = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ):
         self.host = host
+        #: The PEM certificate (chain) and private key to serve https with; None serves http.
+        self.tls_cert = str(tls_cert) if tls_cert is not None else None
+        self.tls_key = str(tls_key) if tls_key is not None else None
+        self._tls_context = self._make_tls_context()
         self.port = port
         self.token = token
         self.tokens: tuple[str, ...] = (token, *extra_tokens)
@@ -1166,6 +1328,24 @@ class Sandbox:
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    def _make_tls_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context, built at once so a bad certificate or key fails here."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both to serve https, or neither")
+        if self.tls_cert is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot serve https with {self.tls_cert} and {self.tls_key}: {exc}") from exc
+        return context
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._tls_context is not None else "http"
+
     def _add_system_buckets(self, org: Org) -> None:
         # A real server creates these in every org; clients listing buckets see them.
         for name, retention in (("_monitoring", 7 * DAY), ("_tasks", 3 * DAY)):
@@ -1182,10 +1362,12 @@ class Sandbox:
         if self._server is not None:
             return self
         server = _HTTPServer((self.host, self.port), self, Api(self))
+        if self._tls_context is not None:
+            server.socket = self._tls_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         host, port = server.server_address[:2]
         self._bound_host = f"[{host}]" if ":" in str(host) else str(host)
         self._bound_port = int(port)
-        self.url = f"http://{self._bound_host}:{port}"
+        self.url = f"{self.scheme}://{self._bound_host}:{port}"
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"influx-sandbox-{port}", daemon=True
@@ -1199,10 +1381,14 @@ class Sandbox:
         """The connector's connection values for this sandbox (started), as a connection form holds them."""
         if not self.url:
             raise RuntimeError("the sandbox has not been started, so it has no address yet")
-        settings: dict[str, Any] = {"protocol": "http", "host": self._bound_host, "port": self._bound_port,
+        settings: dict[str, Any] = {"protocol": self.scheme, "host": self._bound_host, "port": self._bound_port,
                                     "token": self.token, "org": self.org.name}
         if self.bucket is not None:
             settings["bucket"] = self.bucket.name
+        if self.tls_cert is not None:
+            # A self-signed certificate (the usual sandbox case) is its own CA: trusting it is
+            # what lets a client verify the connection instead of turning verification off.
+            settings["ca_bundle"] = self.tls_cert
         return settings
 
     def stop(self) -> None:
