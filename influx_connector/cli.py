@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="another token the sandbox accepts (repeatable)")
     sandbox.add_argument("--extra-org", action="append", default=[], metavar="ORG",
                          help="another organization to create (repeatable)")
+    sandbox.add_argument("--tls-cert", metavar="PEM",
+                         help="serve https with this certificate (a PEM file; give --tls-key too)")
+    sandbox.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (a PEM file)")
 
     _subparser(sub, "test", "test the connection step by step", connects=True,
                epilog="exit status: 0 when every step passed, 1 when a step failed\n"
@@ -779,8 +782,13 @@ def cmd_sandbox(inv: Invocation) -> int:
     from .sandbox import Sandbox
 
     ns = inv.ns
-    with Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
-                 extra_tokens=ns.extra_token, extra_orgs=ns.extra_org) as sb:
+    try:
+        sandbox = Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
+                          extra_tokens=ns.extra_token, extra_orgs=ns.extra_org,
+                          tls_cert=ns.tls_cert, tls_key=ns.tls_key)
+    except ValueError as exc:  # only one of --tls-cert/--tls-key, or a certificate or key it cannot load
+        raise UsageError(f"sandbox: {exc}") from None
+    with sandbox as sb:
         # Printing the token is the point here: it is the sandbox's own, made up for local testing.
         print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")
         print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections import deque
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from . import inputs
-from .errors import (APIError, ConnectorError, DecodeError, InsecureTLSWarning, TransportError,
+from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
                      ValidationError)
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
@@ -68,6 +69,8 @@ class Connection:
         self.values = inputs.check(spec.fields, values, subject="connection")
         verify = self.values.get(spec.verify_tls_from, True) if spec.verify_tls_from else True
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise ValidationError([FieldError(spec.ca_bundle_from, f"no such file: {ca_bundle}")], subject="connection")
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}

@@ -38,7 +38,8 @@ class Transport:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.verify: bool | str = ca_bundle or verify
+        # Off only when asked: a CA bundle given as well does not turn verification back on.
+        self.verify: bool | str = (ca_bundle or True) if verify else False
 
     def close(self) -> None:
         self.session.close()
@@ -52,7 +53,8 @@ class Transport:
             response = self.host.hook.influx_connector_send(
                 request=prepared, session=self.session, settings=settings, operation=operation)
         except requests.exceptions.SSLError as exc:
-            raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc), sent=False) from None
+            # Not "sent=False": a certificate problem does not go away by trying again.
+            raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc)) from None
         except requests.exceptions.ConnectTimeout:
             raise TimeoutError(f"{self._origin(req)} did not accept a connection within {req.timeouts[0]:g} s; "
                                "check the host and port, or raise the connect timeout", sent=False) from None
