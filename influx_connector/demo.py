@@ -70,6 +70,16 @@ def run_demo(conn: Connection, out: TextIO, bucket: str = "demo-bucket") -> bool
     step("Retrieve query suggestions", "query_suggestions", show=lambda d: f"{len(d['funcs'])} functions")
     step("Retrieve query suggestions for a branching suggestion", "query_suggestions_name", {"name": "range"})
     step("Analyze a Flux query", "analyze_query", {"query": 'from(bucket: "x") |> range(start: -1h'})
+    step("Write data (v1 compatibility)", "write_data_v1",
+         {"db": bucket, "data": f"air,room=porch temp=8.25 {now_s}", "precision": "s"})
+    step("InfluxQL query (v1 compatibility)", "query_influxql",
+         {"db": bucket, "q": 'SELECT "temp" FROM "air" WHERE "room" = \'porch\'', "epoch": "s"})
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_s - 3600))
+    stop = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_s + 60))
+    step("Delete data", "delete_data", {"bucket": bucket, "start": start, "stop": stop,
+                                         "predicate": '_measurement="air" AND room="cellar"'})
+    step("List organizations", "list_organizations", show=lambda d: [o["name"] for o in d["orgs"]])
+    step("Health", "health", show=lambda d: {k: d.get(k) for k in ("status", "message", "version")})
     step("List buckets", "list_buckets", {"all_pages": True, "limit": 2},
          show=lambda d: [b["name"] for b in d["buckets"]])
     step("Retrieve a bucket", "retrieve_bucket", {"bucket_id": bucket_id},

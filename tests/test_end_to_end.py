@@ -2,6 +2,8 @@
 
 Targets:
 - ``sandbox``: the built-in sandbox server, always.
+- ``sandbox-https``: the same over https, with a certificate signed by a CA the tests make and
+  trusted through the connection's CA bundle (verification stays on).
 - ``live``: a real InfluxDB 2.x or Cloud, when ``INFLUX_HOST``, ``INFLUX_TOKEN`` and ``INFLUX_ORG``
   point at one (the token needs read/write on buckets in that org). The suite creates its own
   buckets, named ``influx-connector-e2e-<random>``, and deletes them afterwards; it reads and
@@ -14,7 +16,9 @@ received and answered is checked too.
 """
 from __future__ import annotations
 
+import calendar
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -30,6 +34,7 @@ from influx_connector.hookspecs import hookimpl
 from influx_connector.plugins import create_host
 from influx_connector.sandbox import Sandbox
 
+from .certs import Certs, make_certs
 from .conftest import CHECKED, assert_contract_kept
 from .helpers import TOKEN
 from .openapi_contract import Contract
@@ -37,7 +42,7 @@ from .openapi_contract import Contract
 LIVE_ENV = ("INFLUX_HOST", "INFLUX_TOKEN", "INFLUX_ORG")
 # A target that is not configured is not collected at all (rather than skipped): the sandbox
 # run is the one that always happens, the live run is an addition.
-TARGETS = ["sandbox"] + (["live"] if all(os.environ.get(v) for v in LIVE_ENV) else [])
+TARGETS = ["sandbox", "sandbox-https"] + (["live"] if all(os.environ.get(v) for v in LIVE_ENV) else [])
 E2E_PREFIX = "influx-connector-e2e-"
 
 # Times inside 2023, so the data sits well inside a new bucket's infinite retention.
@@ -104,11 +109,26 @@ def _live_settings() -> dict[str, Any]:
     return values
 
 
+@pytest.fixture(scope="session")
+def e2e_certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("e2e-tls"))
+
+
+def _start_sandbox(kind: str, certs: Certs) -> tuple[Sandbox | None, dict[str, Any]]:
+    if kind == "live":
+        return None, _live_settings()
+    tls = {"tls_cert": certs.cert, "tls_key": certs.key} if kind == "sandbox-https" else {}
+    sandbox = Sandbox(token=TOKEN, org="e2e-org", bucket=None, **tls).start()
+    settings = dict(sandbox.connection_settings)
+    if tls:
+        settings["ca_bundle"] = str(certs.ca)
+    return sandbox, settings
+
+
 @pytest.fixture(params=TARGETS)
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    sandbox = Sandbox(token=TOKEN, org="e2e-org", bucket=None).start() if request.param == "sandbox" else None
+def target(request: pytest.FixtureRequest, e2e_certs: Certs) -> Iterator[Target]:
+    sandbox, settings = _start_sandbox(request.param, e2e_certs)
     recorder = ContractRecorder()
-    settings = sandbox.connection_settings if sandbox is not None else _live_settings()
     conn = api.connect(settings, host=create_host(extra=(recorder,)))
     tgt = Target(settings, conn)
     try:
@@ -288,6 +308,59 @@ def test_ast_analyze_and_suggestions(target: Target) -> None:
     with pytest.raises(APIError) as caught:
         target.conn.run("query_suggestions_name", {"name": "noSuchFunction"})
     assert caught.value.status == 500
+
+
+# --- deleting data, organizations, health ----------------------------------------------------------------
+
+
+def _stamp(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def test_delete_data_by_range_and_predicate(target: Target) -> None:
+    bucket = target.new_bucket()["name"]
+    lines = [f"air,room=attic temp={i}.5 {T0 + i}" for i in range(6)] + [f"air,room=hall temp={i}.5 {T0 + i}" for i in range(6)]
+    target.conn.run("write_data", {"bucket": bucket, "data": "\n".join(lines), "precision": "s"})
+
+    def times(room: str) -> list[int]:
+        rows = query(target, f'from(bucket: "{bucket}") |> {RANGE} |> filter(fn: (r) => r.room == "{room}")')
+        return [calendar.timegm(time.strptime(r["_time"], "%Y-%m-%dT%H:%M:%SZ")) - T0 for r in rows]
+
+    done = target.conn.run("delete_data", {"bucket": bucket, "start": _stamp(T0 + 1), "stop": _stamp(T0 + 3),
+                                           "predicate": '_measurement="air" AND room="attic"'})
+    assert done.status == 204 and done.data["deleted"] is True
+    assert times("attic") == [0, 4, 5]  # start and stop are both inclusive
+    assert times("hall") == [0, 1, 2, 3, 4, 5]  # the predicate kept the other room
+
+    target.conn.run("delete_data", {"bucket": bucket, "start": _stamp(T0), "stop": _stamp(T0 + 3600)})
+    assert times("hall") == [] and times("attic") == []
+
+
+def test_delete_data_errors_name_the_problem(target: Target) -> None:
+    bucket = target.new_bucket()["name"]
+    missing = E2E_PREFIX + "missing-" + uuid.uuid4().hex[:8]
+    with pytest.raises(APIError) as caught:
+        target.conn.run("delete_data", {"bucket": missing, "start": _stamp(T0), "stop": _stamp(T0 + 1)})
+    assert caught.value.status == 404
+    with pytest.raises(APIError) as caught:
+        target.conn.run("delete_data", {"bucket": bucket, "start": _stamp(T0), "stop": _stamp(T0 + 1),
+                                        "predicate": 'room="a" OR room="b"'})
+    assert caught.value.status == 400 and caught.value.message
+
+
+def test_list_organizations_finds_the_connections_org(target: Target) -> None:
+    org = target.settings["org"]
+    everything = target.conn.run("list_organizations", {"all_pages": True}).data["orgs"]
+    assert org in {o["name"] for o in everything}
+    one = target.conn.run("list_organizations", {"org": org}).data["orgs"]
+    assert [o["name"] for o in one] == [org]
+    by_id = target.conn.run("list_organizations", {"org_id": one[0]["id"]}).data["orgs"]
+    assert [o["id"] for o in by_id] == [one[0]["id"]]
+
+
+def test_health_reports_the_server_passing(target: Target) -> None:
+    health = target.conn.run("health")
+    assert health.status == 200 and health.data["status"] == "pass" and health.data["name"]
 
 
 # --- buckets ----------------------------------------------------------------------------------------

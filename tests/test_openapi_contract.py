@@ -677,3 +677,16 @@ def test_date_time_format_is_rfc3339(contract: Contract, now: str, valid: bool) 
         assert problems == []
     else:
         assert problems == [f"POST /api/v2/query: request body #/now: {now!r} is not a 'date-time'"]
+
+
+@pytest.mark.parametrize("body, ok", [
+    ({"results": [{"statement_id": 0, "series": [{"name": "m", "columns": ["time", "v"], "values": [[1, 2]]}]}]}, True),
+    ({"results": [{"statement_id": 0}]}, True),  # what 1.x answers to CREATE DATABASE
+    ({"results": [{"statement_id": 0, "error": "database not found: x"}]}, True),
+    ({"results": [{"statement_id": "zero", "series": []}]}, False),
+    ({"results": [{"statement_id": 0, "series": [{"name": 7}]}]}, False),
+])
+def test_influxql_answers_are_checked_without_the_array_level_one_of(contract: Contract, body, ok) -> None:
+    problems = contract.check_response("GET", "/query", 200, {"Content-Type": "application/json"},
+                                       json.dumps(body).encode())
+    assert (problems == []) is ok, problems
