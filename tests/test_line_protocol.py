@@ -79,21 +79,77 @@ def test_single_backslash_before_an_ordinary_character_is_left_alone():
     assert line(point(tags={"path": "C:\\dir\\file"})) == "m,path=C:\\dir\\file v=1.5"
 
 
-def test_runs_of_backslashes_are_doubled_because_two_read_as_one():
-    assert line(point(tags={"unc": "\\\\srv\\share"})) == "m,unc=\\\\\\\\srv\\share v=1.5"
-    assert line(point({"a\\\\\\b": 1.0})) == "m a\\\\\\\\\\\\b=1.0"
+# InfluxDB keeps every backslash that is not directly before a special character of the part,
+# '\\' included (checked on InfluxDB 1.6.7: tag value \\srv\share is stored with both leading
+# backslashes), so backslashes are written as they are. Doubling them (as the encoder did)
+# stored twice as many.
 
 
-def test_trailing_backslash_is_doubled_so_it_cannot_swallow_the_delimiter():
-    record = {"measurement": "m\\", "tags": {"k\\": "v\\"}, "fields": {"f\\": 1.0}}
-    assert line(record) == "m\\\\,k\\\\=v\\\\ f\\\\=1.0"
+def test_runs_of_backslashes_are_written_as_they_are():
+    assert line(point(tags={"unc": "\\\\srv\\share"})) == "m,unc=\\\\srv\\share v=1.5"
+    assert line(point({"a\\\\\\b": 1.0})) == "m a\\\\\\b=1.0"
+    assert line(point(measurement="two\\\\x")) == "two\\\\x v=1.5"
 
 
-def test_backslash_run_before_an_escaped_character_is_doubled():
-    assert line(point(tags={"t": "a\\,b"})) == "m,t=a\\\\\\,b v=1.5"
-    assert line(point(tags={"t": "a\\\\ b"})) == "m,t=a\\\\\\\\\\ b v=1.5"
-    # '=' is not special in a measurement, so a backslash before it stays single there.
-    assert line(point(measurement="a\\=b")) == "a\\=b v=1.5"
+def test_a_backslash_before_a_special_character_of_a_tag_keeps_its_own_backslash():
+    # The server drops only the backslash of the escape: a\\\,b is read back as a\,b.
+    assert line(point(tags={"t": "a\\,b", "u": "c\\=d"})) == "m,t=a\\\\,b,u=c\\\\=d v=1.5"
+    assert line(point(tags={"k\\=": "v"})) == "m,k\\\\==v v=1.5"
+    # '=' is not special in a measurement, and a backslash before an ordinary character stays single.
+    assert line(point(measurement="a=b\\x")) == "a=b\\x v=1.5"
+
+
+def test_a_backslash_before_a_quote_in_a_field_key_escapes_the_quote():
+    # Field keys are unescaped like measurements, '\"' included: the quote gets its own escape.
+    assert line(point({'a\\"b': 1.0})) == 'm a\\\\"b=1.0'
+    assert line(point({'a\\\\"b': 1.0, '"q"': 2.0})) == 'm a\\\\\\"b=1.0,"q"=2.0'
+    # In tags a backslash before '"' stays as it is (tags are not unescaped for quotes).
+    assert line(point(tags={"t": 'a\\"b'})) == 'm,t=a\\"b v=1.5'
+
+
+TRAILING = "ends with a backslash, which line protocol cannot carry (it escapes the delimiter after it)"
+
+
+def test_a_trailing_backslash_is_refused_everywhere():
+    # The server's key scanner takes the delimiter after a backslash as escaped, whatever number
+    # of backslashes precedes it, so no spelling of a trailing backslash reads back.
+    assert problems([point(measurement="m\\")]) == {"data[0].measurement": [TRAILING]}
+    assert problems([point(tags={"k\\": "v"})]) == {"data[0].tags.k\\": [f"the key {TRAILING}"]}
+    assert problems([point(tags={"k": "v\\\\"})]) == {"data[0].tags.k": [TRAILING]}
+    assert problems([point({"f\\": 1.0})]) == {"data[0].fields.f\\": [f"the key {TRAILING}"]}
+    # Trailing backslashes are fine where they are escaped: inside string field values.
+    assert line(point({"s": "dir\\"})) == 'm s="dir\\\\"'
+
+
+@pytest.mark.parametrize("part, name, where, char", [
+    ("measurement", "a\\ b", "data[0].measurement", "a space"),
+    ("measurement", "a\\,b", "data[0].measurement", "a comma"),
+    ("measurement", "a\\=b", "data[0].measurement", "'='"),
+    ("measurement", 'a\\"b', "data[0].measurement", "a double quote"),
+    ("tag_key", "a\\ b", "data[0].tags.a\\ b", "a space"),
+    ("tag_value", "a\\ b", "data[0].tags.t", "a space"),
+    ("field", "a\\ b", "data[0].fields.a\\ b", "a space"),
+    ("field", "a\\,b", "data[0].fields.a\\,b", "a comma"),
+    ("field", "a\\=b", "data[0].fields.a\\=b", "'='"),
+])
+def test_a_backslash_the_server_would_misread_is_refused(part, name, where, char):
+    record = {
+        "measurement": point(measurement=name),
+        "tag_key": point(tags={name: "v"}),
+        "tag_value": point(tags={"t": name}),
+        "field": point({name: 1.0}),
+    }[part]
+    (message,) = problems([record])[where]
+    assert f"has a backslash right before {char}, which InfluxDB does not read back as written" in message
+
+
+def test_a_field_key_starting_with_a_tab_is_not_written_first():
+    # The server skips tabs and NULs before the field set ("\tfirst" would be stored as "first").
+    assert line(point({"\tfirst": 1.0, "second": 2.0})) == "m second=2.0,\tfirst=1.0"
+    assert line(point({"\x00a": 1.0, "\tb": 2.0, "c": 3.0})) == "m c=3.0,\x00a=1.0,\tb=2.0"
+    assert line(point({"mid\tdle": 1.0})) == "m mid\tdle=1.0"
+    (message,) = problems([point({"\tonly": 1.0, "\x00too": 2.0})])["data[0].fields.\tonly"]
+    assert message.startswith("starts with a tab or NUL")
 
 
 def test_string_field_escapes_quote_and_backslash_only():
@@ -240,15 +296,38 @@ def test_string_field_size_limit_counts_utf8_bytes():
     assert message == "is 65,537 bytes long; string fields are limited to 65,536 bytes (UTF-8)"
 
 
-def test_series_key_limit():
-    # "m,k=" is 4 bytes; the value fills the key to exactly 65,535 bytes.
-    ok = line(point(tags={"k": "x" * (65535 - 4)}))
-    assert len(ok.split(" ")[0].encode()) == 65535
+def test_string_field_limit_names_the_field_and_the_limit():
+    records = [point(), point(), point(), point({"note": "x" * 65_537, "ok": "y" * 65_536})]
+    assert problems(records) == {"data[3].fields.note": [
+        "is 65,537 bytes long; string fields are limited to 65,536 bytes (UTF-8)"]}
+
+
+def test_series_key_limit_counts_the_field_key_as_the_server_does():
+    # InfluxDB 1.6.7 refuses a point when key + 4 + field key is over 65,535 bytes: with field
+    # "v", "m,k=" + 65,526 characters (a 65,530-byte key) is written, one more is not
+    # ("max key length exceeded: 65536 > 65535").
+    ok = line(point(tags={"k": "x" * 65_526}))
+    assert len(ok.split(" ")[0].encode()) == 65_530
+    (message,) = problems([point(), point(tags={"k": "x" * 65_527})])["data[1].tags"]
+    assert message == (
+        "the series key (measurement and tags) is 65,531 bytes; InfluxDB stores it with each field key "
+        "and a 4-byte separator, 65,536 bytes for the longest field key, and allows at most 65,535")
+    # The longest field key counts, in UTF-8 bytes as written: with a 65,524-byte key, 7 bytes
+    # of field key fit. "a b c d" is 7 characters but 10 bytes once escaped; "\u00e9\u00e9\u00e9\u00e9" is 8.
+    key = {"k": "x" * 65_520}
+    assert line(point({"v": 1.0, "abcdefg": 2.0}, tags=key)).startswith("m,k=x")
+    assert list(problems([point({"v": 1.0, "a b c d": 2.0}, tags=key)])) == ["data[0].tags"]
+    assert list(problems([point({"\u00e9" * 4: 2.0}, tags=key)])) == ["data[0].tags"]
+
+
+def test_series_key_limit_counts_utf8_bytes_and_names_the_part():
     too_long = problems([point(tags={"k": "\u00e9" * 40000})])
     assert list(too_long) == ["data[0].tags"]
     assert "series key" in too_long["data[0].tags"][0] and "65,535" in too_long["data[0].tags"][0]
     long_name = problems([{"measurement": "m" * 65536, "fields": {"v": 1}}])
     assert list(long_name) == ["data[0].measurement"]
+    assert line({"measurement": "m" * 65_530, "fields": {"v": 1}}) == "m" * 65_530 + " v=1i"
+    assert "data[0].measurement" in problems([{"measurement": "m" * 65_531, "fields": {"v": 1}}])
 
 
 # --- names ----------------------------------------------------------------------------------
@@ -455,39 +534,40 @@ def test_encode_data_checks_precision_for_text_too():
         encode_data("m v=1", precision="n")
 
 
-# --- round trip through a reference parser --------------------------------------------------
-# The parser follows the contract notes (section 6), not the encoder: while a line is split, a
-# backslash escapes the next character, so a delimiter counts only when it is not escaped. When
-# a name is unescaped, two backslashes read as one, a backslash before a special character
-# reads as that character, and a lone backslash before anything else stays literal.
+# --- round trip through a model of the server's reader -------------------------------------
+# The model follows how InfluxDB reads a line, as observed on InfluxDB 1.6.7 (tests/test_roundtrip.py
+# runs the real server; this keeps the encoder's unit tests honest without one), not the encoder:
+#   * measurement, tag keys and tag values end at a delimiter that is not *directly* preceded by
+#     a backslash (backslashes do not pair up there);
+#   * in the field set a backslash takes the next character with it (they do pair up there),
+#     while the field key itself ends at the first '=' not directly preceded by a backslash;
+#   * unescaping drops a backslash only before one of the part's special characters
+#     (measurement and field keys: , space = "; tags: , space =); every other backslash stays;
+#   * string values read \\ as one backslash and \" as a quote.
 
-MEASUREMENT_SPECIALS = ", "
-KEY_SPECIALS = ",= "
+NAME_SPECIALS = ', ="'
+TAG_SPECIALS = ",= "
 
 
-def find_unescaped(text: str, stops: str, start: int = 0) -> int:
+def scan_to(text: str, stops: str, start: int = 0) -> int:
+    """The first of ``stops`` at or after ``start`` that is not directly after a backslash."""
     pos = start
     while pos < len(text):
-        if text[pos] == "\\":
-            pos += 2
-            continue
-        if text[pos] in stops:
+        if text[pos] in stops and (pos == 0 or text[pos - 1] != "\\"):
             return pos
         pos += 1
     return len(text)
 
 
-def unescape(text: str, specials: str) -> str:
+def drop_escapes(text: str, specials: str) -> str:
     out = []
     pos = 0
     while pos < len(text):
-        char = text[pos]
-        if char == "\\" and pos + 1 < len(text) and (text[pos + 1] == "\\" or text[pos + 1] in specials):
+        if text[pos] == "\\" and pos + 1 < len(text) and text[pos + 1] in specials:
             out.append(text[pos + 1])
             pos += 2
         else:
-            assert not (char == "\\" and pos + 1 == len(text)), "a name ended in an unpaired backslash"
-            out.append(char)
+            out.append(text[pos])
             pos += 1
     return "".join(out)
 
@@ -503,20 +583,20 @@ def parse_value(text: str):
 
 
 def parse_line(text: str) -> dict:
-    key_end = find_unescaped(text, " ")
+    key_end = scan_to(text, " ")
     key = text[:key_end]
-    name_end = find_unescaped(key, ",")
-    record: dict = {"measurement": unescape(key[:name_end], MEASUREMENT_SPECIALS), "tags": {}, "fields": {}}
+    name_end = scan_to(key, ",")
+    record: dict = {"measurement": drop_escapes(key[:name_end], NAME_SPECIALS), "tags": {}, "fields": {}}
     pos = name_end + 1
     while pos < len(key):
-        end = find_unescaped(key, ",", pos)
-        equals = find_unescaped(key, "=", pos)
-        record["tags"][unescape(key[pos:equals], KEY_SPECIALS)] = unescape(key[equals + 1 : end], KEY_SPECIALS)
+        equals = scan_to(key, "=", pos)
+        end = scan_to(key, ",", equals + 1)
+        record["tags"][drop_escapes(key[pos:equals], TAG_SPECIALS)] = drop_escapes(key[equals + 1 : end], TAG_SPECIALS)
         pos = end + 1
     pos = key_end + 1
     while True:
-        equals = find_unescaped(text, "=", pos)
-        name = unescape(text[pos:equals], KEY_SPECIALS)
+        equals = scan_to(text, "=", pos)
+        name = drop_escapes(text[pos:equals], NAME_SPECIALS)
         pos = equals + 1
         if text[pos] == '"':
             chars = []
@@ -529,7 +609,9 @@ def parse_line(text: str) -> dict:
             record["fields"][name] = "".join(chars)
             pos += 1
         else:
-            end = find_unescaped(text, ", ", pos)
+            end = pos
+            while end < len(text) and text[end] not in ", ":
+                end += 1
             record["fields"][name] = parse_value(text[pos:end])
             pos = end
         if pos >= len(text) or text[pos] == " ":
@@ -540,6 +622,7 @@ def parse_line(text: str) -> dict:
     return record
 
 
+# Names every part can carry.
 TRICKY_NAMES = [
     "plain",
     "with space",
@@ -547,41 +630,50 @@ TRICKY_NAMES = [
     "equals=here",
     'quote"here"',
     "back\\slash",
-    "trailing\\",
     "\\leading",
-    "double\\\\",
-    "triple\\\\\\",
+    "double\\\\x",
+    "triple\\\\\\x",
     "\\\\unc\\share",
     "mid\\\\run",
-    "bs before comma\\,x",
-    "bs before space\\ x",
-    "bs before equals\\=x",
-    "\\",
-    "\\\\ ",
     " ",
     ",",
     "=",
-    "a=b,c d\\",
-    "emoji \U0001f680,=\\",
+    '"',
+    "a=b,c d",
+    "emoji \U0001f680,=",
     "\u65e5\u672c\u8a9e \u30c6\u30b9\u30c8",
     "tab\there",
     "x#hash",
+    "trailing space ",
+    "\\x\\y\\z",
 ]
 
 
 @pytest.mark.parametrize("name", TRICKY_NAMES)
-def test_round_trip_through_reference_parser(name):
+def test_round_trip_through_the_model_of_the_server(name):
     record = {
         "measurement": name,
         "tags": {name: name, "other": "v"},
-        "fields": {name: f'{name} "quoted" \\ value', "n": 7, "u": Unsigned(8), "f": 0.25, "b": False},
+        "fields": {name: f'{name} "quoted" \\ value\\', "n": 7, "u": Unsigned(8), "f": 0.25, "b": False},
         "time": 1234,
     }
-    parsed = parse_line(line(record))
-    assert parsed == record
+    assert parse_line(line(record)) == record
 
 
-def test_reference_parser_agrees_with_the_documented_example():
+# Backslashes right before a special character, which only some parts can carry.
+@pytest.mark.parametrize("tag", ["a\\,b", "a\\=b", "a\\\\,b", 'a\\"b', "\\=", "x\\\\=\\,y"])
+def test_tags_keep_a_backslash_before_comma_and_equals(tag):
+    record = {"measurement": "m", "tags": {tag: tag}, "fields": {"v": 1.0}}
+    assert parse_line(line(record)) == record
+
+
+@pytest.mark.parametrize("key", ['a\\"b', 'a\\\\"b', '\\"', '"\\"\\"'])
+def test_field_keys_keep_a_backslash_before_a_quote(key):
+    record = {"measurement": "m", "tags": {}, "fields": {key: 1.0}}
+    assert parse_line(line(record)) == record
+
+
+def test_the_model_agrees_with_the_documented_example():
     parsed = parse_line('my\\ table,tag\\,1=a\\=b field="x \\"y\\"",n=2i 99')
     assert parsed == {
         "measurement": "my table",
@@ -589,3 +681,11 @@ def test_reference_parser_agrees_with_the_documented_example():
         "fields": {"field": 'x "y"', "n": 2},
         "time": 99,
     }
+
+
+def test_the_model_reads_backslashes_as_the_server_does():
+    # Lines and what InfluxDB 1.6.7 stored for them (see tests/test_roundtrip.py for the live checks).
+    assert parse_line("m,t=a\\\\b\\\\\\\\c f=1i")["tags"] == {"t": "a\\\\b\\\\\\\\c"}
+    assert parse_line("m,t=a\\\\\\,b f=1i")["tags"] == {"t": "a\\\\,b"}
+    assert parse_line('a\\"b f=1i')["measurement"] == 'a"b'
+    assert parse_line('m f\\\\"k=1i')["fields"] == {'f\\"k': 1}

@@ -31,7 +31,13 @@ _TIME_MAX_NS = 9_223_372_036_854_775_806
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _UINT64_MAX = 2**64 - 1
+# InfluxDB stores a point's series key (measurement and tags, as written in the line) together
+# with each field key, joined by a 4-byte separator, and refuses the point when that is over
+# 65,535 bytes ("max key length exceeded: 65536 > 65535", as InfluxDB 1.6.7 answers).
 MAX_SERIES_KEY_BYTES = 65_535
+_FIELD_KEY_SEPARATOR_BYTES = 4
+# The documented limit of a string field value ("Length limit 64KB"). InfluxDB 1.6.7 does not
+# enforce it (it stored and returned a 1,000,000-byte string); the encoder keeps to the limit.
 MAX_STRING_BYTES = 65_536
 # A code point is at most 4 UTF-8 bytes: strings shorter than these cannot hit the limits,
 # which spares the encode() call on the common path.
@@ -67,59 +73,63 @@ class _Bad(Exception):
 
 
 # --- escaping -------------------------------------------------------------------------------
+#
+# How InfluxDB reads a line (the parser in its models/points.go; every rule below was checked
+# against a real InfluxDB 1.6.7, see tests/test_roundtrip.py and tests/test_real_influxdb.py):
+#
+# * The parts of the series key (measurement, tag keys, tag values) end at a delimiter that is
+#   not *directly* preceded by a backslash. Backslashes do not pair up there: in 'a\\,b' the
+#   comma is still escaped. So a name cannot end in a backslash (it would escape the delimiter
+#   that follows), whatever is written.
+# * When the server unescapes a part, only a backslash before one of the part's special
+#   characters is dropped; every other backslash, '\\' included, is kept as it is. So
+#   backslashes are written exactly as they are, never doubled.
+# * Measurements and field keys are unescaped for ',', ' ', '=' and '"'; tag keys and values
+#   for ',', ' ' and '=' only.
+# * The line splitter (which finds where a line ends) and the field-set scanner do pair
+#   backslashes, unlike the key scanners. Where the two readings disagree the point is
+#   misread: a backslash before ' ' in the series key makes the splitter take the rest of the
+#   key for the field set (a '"' there can then swallow the line break and merge two lines),
+#   and in a field key a backslash before ',', ' ' or '=' splits the key where the
+#   key scanner does not. Those names are refused rather than written wrongly.
+# * A measurement holding a backslash before ',', ' ', '=' or '"' is stored under a name that
+#   SHOW MEASUREMENTS and SELECT disagree on (the points cannot be read back): refused too.
 
-_MEASUREMENT_SPECIALS = ", "
-_KEY_SPECIALS = ",= "
 _MEASUREMENT_ESCAPES = str.maketrans({",": "\\,", " ": "\\ "})
 _KEY_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
+# Characters a backslash may not stand directly before, per part (see above).
+_MEASUREMENT_BACKSLASH_BEFORE = ' ,="'
+_TAG_BACKSLASH_BEFORE = " "
+_FIELD_KEY_BACKSLASH_BEFORE = " ,="
+_CHAR_NAMES = {" ": "a space", ",": "a comma", "=": "'='", '"': 'a double quote'}
 
-def _double_backslash_runs(name: str, specials: str) -> str:
-    """Write backslashes so that a reader of line protocol gets every one of them back.
 
-    Line protocol reads ``\\\\`` as one backslash, ``\\`` plus a special character as that
-    character, and a lone backslash before anything else literally (contract notes, section 6).
-    While splitting a line, a backslash also "uses up" the character after it. So:
-
-    * a backslash that ends a name would swallow the delimiter after it (``host=a\\ f=1`` hides
-      the space), and one right before an escaped character would pair with the escape's own
-      backslash: such runs are doubled, which keeps every pair aligned;
-    * a run of two or more backslashes would read back as half as many: doubled as well;
-    * a single backslash before an ordinary character (``C:\\dir``) is written as it is, which
-      every reader, including the server's own unescaping, takes literally.
-    """
-    out: list[str] = []
-    pos = 0
-    size = len(name)
-    while pos < size:
-        start = name.find("\\", pos)
-        if start < 0:
-            out.append(name[pos:])
-            break
-        out.append(name[pos:start])
-        end = start
-        while end < size and name[end] == "\\":
-            end += 1
-        run = name[start:end]
-        if len(run) > 1 or end == size or name[end] in specials:
-            run += run
-        out.append(run)
-        pos = end
-    return "".join(out)
+def _backslash_problem(name: str, before: str) -> str | None:
+    """Why the backslashes in a name cannot be written (see the notes above), or None."""
+    if name[-1] == "\\":
+        return "ends with a backslash, which line protocol cannot carry (it escapes the delimiter after it)"
+    for char in before:
+        if "\\" + char in name:
+            return f"has a backslash right before {_CHAR_NAMES[char]}, which InfluxDB does not read back as written"
+    return None
 
 
 def _escape_measurement(name: str) -> str:
-    if "\\" in name:
-        name = _double_backslash_runs(name, _MEASUREMENT_SPECIALS)
     return name.translate(_MEASUREMENT_ESCAPES)
 
 
 def _escape_key(name: str) -> str:
-    """Escape a tag key, tag value or field key."""
-    if "\\" in name:
-        name = _double_backslash_runs(name, _KEY_SPECIALS)
+    """Escape a tag key or tag value."""
     return name.translate(_KEY_ESCAPES)
+
+
+def _escape_field_key(name: str) -> str:
+    # A field key is unescaped like a measurement, so a backslash before '"' would be lost:
+    # escaping the quote keeps the backslash ('\\"' reads back as a backslash and a quote).
+    escaped = name.translate(_KEY_ESCAPES)
+    return escaped.replace('\\"', '\\\\"') if '\\"' in escaped else escaped
 
 
 def _name_problem(name: str) -> str | None:
@@ -146,7 +156,8 @@ def _measurement_start_problem(name: str) -> str | None:
 # flat when a caller sends high-cardinality names.
 _NAME_CACHE_LIMIT = 10_000
 _measurement_cache: dict[str, str] = {}
-_key_cache: dict[str, str] = {}
+_tag_key_cache: dict[str, str] = {}
+_field_key_cache: dict[str, str] = {}
 
 
 def _remember(cache: dict[str, str], name: str, escaped: str) -> str:
@@ -161,20 +172,42 @@ def _measurement_text(name: str) -> str:
     escaped = _measurement_cache.get(name)
     if escaped is None:
         problem = _name_problem(name) or _measurement_start_problem(name)
+        if problem is None and "\\" in name:
+            problem = _backslash_problem(name, _MEASUREMENT_BACKSLASH_BEFORE)
         if problem:
             raise _Bad(problem)
         escaped = _remember(_measurement_cache, name, _escape_measurement(name))
     return escaped
 
 
-def _key_text(name: str) -> str:
-    """The escaped tag key or field key (non-empty str); raises _Bad when it cannot be written."""
-    escaped = _key_cache.get(name)
+def _key_problem(name: str, backslash_before: str) -> str | None:
+    problem = _name_problem(name)
+    if problem is None and "\\" in name:
+        problem = _backslash_problem(name, backslash_before)
+    if problem is None or problem.startswith("names"):
+        return problem
+    return f"the key {problem}"
+
+
+def _tag_key_text(name: str) -> str:
+    """The escaped tag key (non-empty str); raises _Bad when it cannot be written."""
+    escaped = _tag_key_cache.get(name)
     if escaped is None:
-        problem = _name_problem(name)
+        problem = _key_problem(name, _TAG_BACKSLASH_BEFORE)
         if problem:
-            raise _Bad(f"the key {problem}" if problem.startswith("contains") else problem)
-        escaped = _remember(_key_cache, name, _escape_key(name))
+            raise _Bad(problem)
+        escaped = _remember(_tag_key_cache, name, _escape_key(name))
+    return escaped
+
+
+def _field_key_text(name: str) -> str:
+    """The escaped field key (non-empty str); raises _Bad when it cannot be written."""
+    escaped = _field_key_cache.get(name)
+    if escaped is None:
+        problem = _key_problem(name, _FIELD_KEY_BACKSLASH_BEFORE)
+        if problem:
+            raise _Bad(problem)
+        escaped = _remember(_field_key_cache, name, _escape_field_key(name))
     return escaped
 
 
@@ -368,15 +401,27 @@ def _series_key(record: Mapping[str, Any], problems: list[tuple[str, str]]) -> s
     tags = record.get("tags")
     if tags is not None:
         key += _tag_set(tags, problems)
-    if len(key) > _SAFE_KEY_CHARS:
-        size = len(key.encode("utf-8", "surrogatepass"))
-        if size > MAX_SERIES_KEY_BYTES:
-            problems.append((
-                ".tags" if tags else ".measurement",
-                f"the series key (measurement and tags) is {size:,} bytes; "
-                f"InfluxDB allows at most {MAX_SERIES_KEY_BYTES:,}",
-            ))
     return key
+
+
+def _key_size_problem(key: str, field_keys: list[str]) -> str | None:
+    """Why the series key is too long for InfluxDB, or None (see MAX_SERIES_KEY_BYTES)."""
+    longest = max(map(len, field_keys), default=0)
+    if len(key) + _FIELD_KEY_SEPARATOR_BYTES + longest <= _SAFE_KEY_CHARS:
+        return None
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if not field_keys:
+        if size <= MAX_SERIES_KEY_BYTES:
+            return None
+        return f"the series key (measurement and tags) is {size:,} bytes; InfluxDB allows at most {MAX_SERIES_KEY_BYTES:,}"
+    total = size + _FIELD_KEY_SEPARATOR_BYTES + max(len(k.encode("utf-8", "surrogatepass")) for k in field_keys)
+    if total <= MAX_SERIES_KEY_BYTES:
+        return None
+    return (
+        f"the series key (measurement and tags) is {size:,} bytes; InfluxDB stores it with each "
+        f"field key and a {_FIELD_KEY_SEPARATOR_BYTES}-byte separator, {total:,} bytes for the longest "
+        f"field key, and allows at most {MAX_SERIES_KEY_BYTES:,}"
+    )
 
 
 def _tag_set(tags: Any, problems: list[tuple[str, str]]) -> str:
@@ -392,7 +437,7 @@ def _tag_set(tags: Any, problems: list[tuple[str, str]]) -> str:
             problems.append((".tags", "a tag key is empty"))
             continue
         try:
-            escaped_name = _key_text(name)
+            escaped_name = _tag_key_text(name)
         except _Bad as exc:
             problems.append((f".tags.{name}", str(exc)))
             continue
@@ -410,6 +455,11 @@ def _tag_set(tags: Any, problems: list[tuple[str, str]]) -> str:
         if "\n" in value or "\r" in value:
             problems.append((f".tags.{name}", "contains a newline, which line protocol cannot carry"))
             continue
+        if "\\" in value:
+            problem = _backslash_problem(value, _TAG_BACKSLASH_BEFORE)
+            if problem:
+                problems.append((f".tags.{name}", problem))
+                continue
         pairs.append((name, escaped_name, value))
     # Sorting by str compares code points, which is the same order as comparing UTF-8 bytes
     # (UTF-8 preserves code point order), the order the server wants. Keys are unique, so the
@@ -418,7 +468,8 @@ def _tag_set(tags: Any, problems: list[tuple[str, str]]) -> str:
     return "".join([f",{escaped_name}={_escape_key(value)}" for _, escaped_name, value in pairs])
 
 
-def _field_set(fields: Any, problems: list[tuple[str, str]]) -> str:
+def _field_set(fields: Any, problems: list[tuple[str, str]], keys: list[str]) -> str:
+    """The field set; the escaped field keys are appended to ``keys``."""
     if fields is None:
         problems.append((".fields", "required"))
         return ""
@@ -439,13 +490,36 @@ def _field_set(fields: Any, problems: list[tuple[str, str]]) -> str:
             had_problem = True
             continue
         try:
-            parts.append(f"{_key_text(name)}={_field_text(value)}")
+            escaped_name = _field_key_text(name)
+            parts.append(f"{escaped_name}={_field_text(value)}")
+            keys.append(escaped_name)
         except _Bad as exc:
             problems.append((f".fields.{name}", str(exc)))
             had_problem = True
     if not parts and not had_problem:
         problems.append((".fields", "needs at least one field with a value"))
+    if parts and parts[0][0] in _STRIPPED_AT_START:
+        _lead_with_a_plain_key(parts, fields, problems)
     return ",".join(parts)
+
+
+# The server skips tabs and NULs before the field set, so they would vanish from the start of
+# the first field key (1.6.7 stores "\ta" as "a"); later field keys keep them.
+_STRIPPED_AT_START = "\t\x00"
+
+
+def _lead_with_a_plain_key(parts: list[str], fields: Mapping[Any, Any], problems: list[tuple[str, str]]) -> None:
+    """Put first a field whose key does not start with a tab or NUL (field order is free)."""
+    for index, part in enumerate(parts):
+        if part[0] not in _STRIPPED_AT_START:
+            parts.insert(0, parts.pop(index))
+            return
+    name = next(k for k, v in fields.items() if v is not None and isinstance(k, str) and k[:1] in _STRIPPED_AT_START)
+    problems.append((
+        f".fields.{name}",
+        "starts with a tab or NUL, which the server strips from the first field key of a line; "
+        "give the record a field whose key does not",
+    ))
 
 
 def _encode_record(record: Any, index: int, unit_ns: int, field: str) -> str:
@@ -462,7 +536,12 @@ def _encode_record(record: Any, index: int, unit_ns: int, field: str) -> str:
             if key not in _RECORD_KEYS:
                 problems.append((f".{key}", "unknown key: a record has measurement, tags, fields and time"))
     key = _series_key(record, problems)
-    field_set = _field_set(record.get("fields"), problems)
+    field_keys: list[str] = []
+    field_set = _field_set(record.get("fields"), problems, field_keys)
+    if key:
+        too_long = _key_size_problem(key, field_keys)
+        if too_long:
+            problems.append((".tags" if record.get("tags") else ".measurement", too_long))
     stamp = record.get("time")
     time_text = ""
     if stamp is not None:
