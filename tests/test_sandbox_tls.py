@@ -1,16 +1,12 @@
 """The sandbox over https: a self-signed certificate made per test run, real TLS on loopback.
 
-The certificate names 127.0.0.1 and localhost. A client that trusts it (``verify=<cert>``)
+The certificate (tests/certs.py) names localhost and 127.0.0.1. A client that trusts it (``verify=<cert>``)
 talks to the sandbox; one that uses the system's trust store must refuse it.
 """
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import shutil
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
@@ -20,59 +16,17 @@ import requests
 from influx_connector import api
 from influx_connector.sandbox import Sandbox
 
+from .certs import make_certs
 from .conftest import assert_contract_kept
 
 TOKEN = "tls-token"
 
 
-def _make_with_cryptography(cert: Path, key: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "influx-sandbox test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(private_key, hashes.SHA256())
-    )
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key.write_bytes(private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-
-
-def _make_with_openssl(cert: Path, key: Path) -> None:
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "1", "-subj", "/CN=influx-sandbox test", "-keyout", str(key), "-out", str(cert),
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE"],
-        check=True, capture_output=True, timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate and its key, made with cryptography or, without it, openssl."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    try:
-        _make_with_cryptography(cert, key)
-    except ImportError:
-        if shutil.which("openssl") is None:
-            pytest.skip("neither the cryptography package nor the openssl command is available")
-        _make_with_openssl(cert, key)
-    return cert, key
+    """A self-signed certificate (its own CA) and its key."""
+    made = make_certs(tmp_path_factory.mktemp("tls"), self_signed=True)
+    return made.cert, made.key
 
 
 @pytest.fixture

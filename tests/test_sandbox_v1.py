@@ -13,10 +13,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import shutil
-import socket
-import subprocess
-import time
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -25,6 +21,7 @@ import requests
 from influx_connector.sandbox import Sandbox
 
 from .conftest import assert_contract_kept
+from .influxd import influxd  # noqa: F401  (the shared real InfluxDB 1.x)
 
 TOKEN = "v1-token"
 AUTH = {"Authorization": f"Token {TOKEN}"}
@@ -589,62 +586,17 @@ def test_wrong_methods_are_405(sandbox):
 LIVE_QUERIES = [q for q, params, _ in RECORDED_JSON if not params] + [q for q, _ in PARSE_ERRORS]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def influxd_1x(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway InfluxDB 1.x (``influxd``) on loopback, with its files in a temporary folder."""
-    binary = shutil.which("influxd")
-    if binary is None:
-        pytest.skip("no influxd (InfluxDB 1.x) installed")
-    version = subprocess.run([binary, "version"], capture_output=True, text=True, timeout=30).stdout
-    if not version.startswith("InfluxDB v1."):
-        pytest.skip(f"influxd is not InfluxDB 1.x: {version.strip()}")
-    folder = tmp_path_factory.mktemp("influxd")
-    http_port, rpc_port = _free_port(), _free_port()
-    config = folder / "influxd.conf"
-    config.write_text(
-        f'reporting-enabled = false\nbind-address = "127.0.0.1:{rpc_port}"\n'
-        f'[meta]\n  dir = "{folder / "meta"}"\n[data]\n  dir = "{folder / "data"}"\n  wal-dir = "{folder / "wal"}"\n'
-        f'[monitor]\n  store-enabled = false\n[http]\n  bind-address = "127.0.0.1:{http_port}"\n  log-enabled = false\n'
-    )
-    log = (folder / "influxd.log").open("wb")
-    process = subprocess.Popen([binary, "-config", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{http_port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(url + "/ping", timeout=2).status_code == 204:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"influxd did not start; see {folder / 'influxd.log'}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
-
-
-def test_answers_match_a_live_influxdb_1x(influxd_1x, sandbox):
-    requests.post(influxd_1x + "/query", data={"q": "CREATE DATABASE db1"}, timeout=10).raise_for_status()
+def test_answers_match_a_live_influxdb_1x(influxd, sandbox):
+    # The sandbox's database is "db1"; the shared server gets a database of its own, with the
+    # same name so that statements naming it answer alike.
+    influxd.influxql("DROP DATABASE db1")
+    influxd.create_database("db1")
     for body, params in ((CPU_MEM, {}), (ODD_VALUES, {"precision": "s"})):
-        assert requests.post(influxd_1x + "/write", params={"db": "db1", **params}, data=body, timeout=10).status_code == 204
+        assert influxd.write_raw("db1", body, **params).status_code == 204
     differences = []
     for q in LIVE_QUERIES:
         for accept in ("application/json", "application/csv"):
-            real = requests.get(influxd_1x + "/query", params={"db": "db1", "q": q}, headers={"Accept": accept}, timeout=10)
+            real = requests.get(influxd.url + "/query", params={"db": "db1", "q": q}, headers={"Accept": accept}, timeout=10)
             ours = influxql(sandbox, q, accept=accept)
             if real.status_code != ours.status_code:
                 differences.append((q, accept, real.status_code, ours.status_code))
@@ -653,4 +605,5 @@ def test_answers_match_a_live_influxdb_1x(influxd_1x, sandbox):
                     differences.append((q, accept, real.text, ours.text))
             elif real.content != ours.content:
                 differences.append((q, accept, real.text, ours.text))
+    influxd.drop_database("db1")
     assert differences == []
