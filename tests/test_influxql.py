@@ -95,3 +95,9 @@ def test_an_error_key_may_list_alternatives_the_first_present_wins(content, mess
 
     err = api_error(_Answer(404, content), {"code": "code", "message": ["message", "error"]}, Redactor(), "op")
     assert (err.message, err.code) == (message, code)
+
+
+def test_negative_zero_keeps_its_sign():
+    body = b'{"results":[{"statement_id":0,"series":[{"name":"m","columns":["v","n"],"values":[[-0,0]]}]}]}'
+    row = decode(body, "application/json")[0]
+    assert str(row["v"]) == "-0.0" and row["n"] == 0 and isinstance(row["n"], int)

@@ -16,7 +16,7 @@ from ..resources import connector_file
 _ID = re.compile(r"^[0-9a-fA-F]{16}$")
 # "unable to parse '<line>': <reason>", one per rejected line, joined by newlines. A line may
 # itself contain "': " so the reason is taken after the last such separator on that entry.
-_BAD_LINE = re.compile(r"unable to parse '(?P<line>.*)': (?P<reason>[^\n]*)")
+_BAD_LINE = re.compile(r"unable to parse '(?P<line>.*)': (?P<reason>[^\n]*?)(?: dropped=\d+)?$", re.MULTILINE)
 _DROPPED = re.compile(r"dropped=(\d+)")
 
 
@@ -33,6 +33,16 @@ def org_placement(value: Any, keep_org: bool = False) -> dict[str, str]:
     if is_id(text):
         return {"org": text, "orgID": text} if keep_org else {"orgID": text}
     return {"org": text}
+
+
+# InfluxDB 1.x spells microseconds "u" on /write; 1.6 reads a precision it does not know ("us")
+# as nanoseconds without a word, 1.8 refuses it. The other precisions are spelled alike.
+_V1_PRECISIONS = {"us": "u"}
+
+
+def v1_precision(value: Any) -> Any:
+    """The /write precision in InfluxDB 1.x's spelling."""
+    return _V1_PRECISIONS.get(value, value)
 
 
 def resolve_org_id(value: Any, client: Any) -> str:
@@ -119,7 +129,7 @@ def influx_connector_encoders() -> Mapping[str, Any]:
 
 @hookimpl
 def influx_connector_rules() -> Mapping[str, Any]:
-    return {"influx_org": org_placement}
+    return {"influx_org": org_placement, "v1_precision": v1_precision}
 
 
 @hookimpl

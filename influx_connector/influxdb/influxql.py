@@ -50,7 +50,8 @@ def _rows(series: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _documents(text: str) -> Iterator[Any]:
     """One JSON document, or several one after another (a chunked answer)."""
-    decoder = json.JSONDecoder()
+    # Go writes a float negative zero as "-0"; keep its sign instead of reading an integer 0.
+    decoder = json.JSONDecoder(parse_int=lambda text: -0.0 if text == "-0" else int(text))
     at = 0
     while True:
         while at < len(text) and text[at].isspace():
