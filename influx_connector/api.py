@@ -6,11 +6,14 @@
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from . import cache
 from .connection import Connection, Result, TestReport
 from .errors import NotFoundError
 from .manifest import load_connector
@@ -57,32 +60,46 @@ def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str
     plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=str(source))
                    for d in part or ()]
     dirs = tuple(Path(d).resolve() for d in (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
-    key = (source_id, dirs, id(host), _mtimes(path, dirs))
+    files = _inputs(path, dirs)
+    provided = host.provided_names()
+    digest = cache.key(files, [sorted((kind, sorted(names)) for kind, names in provided.items())])
+    key = (source_id, dirs, id(host), digest)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = load_connector(path, dirs, host.provided_names())
+            name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
+            _cache[key] = cache.cached(name, digest, lambda: load_connector(path, dirs, provided))
         return _cache[key]
 
 
-def _mtimes(path: Path, dirs: tuple[Path, ...]) -> tuple[float, ...]:
-    """Folder and file times, so an operation dropped into a folder shows up without a restart."""
-    stamps = [path.stat().st_mtime, (path.parent / "operations").stat().st_mtime
-              if (path.parent / "operations").is_dir() else 0.0]
-    for d in dirs:
-        if d.is_dir():
-            stamps.append(d.stat().st_mtime)
-            stamps.extend(f.stat().st_mtime for f in sorted(d.glob("*.y*ml")))
-    return tuple(stamps)
+def _inputs(path: Path, dirs: tuple[Path, ...]) -> list[Path]:
+    """Every file and folder a data source is compiled from: a change to any is a new compile,
+    so an operation dropped into a folder shows up without a restart."""
+    found = [path]
+    for folder in (path.parent / "operations", *dirs):
+        if folder.is_dir():
+            found.append(folder)
+            found.extend(sorted(folder.glob("*.y*ml")))
+    return found
+
+
+_TOP_LEVEL_ID = re.compile(r"""^id:[ \t]*(["']?)([a-z][a-z0-9_]*)\1[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 
 def _declared_id(path: Path) -> str:
-    """The id a connector.yaml declares, read once per file version."""
+    """The id a connector.yaml declares, read once per file version.
+
+    A plain top-level ``id: name`` line is read as it is; anything fancier is parsed as YAML.
+    """
     key = (path.resolve(), path.stat().st_mtime)
     if key not in _ids:
-        import yaml
+        text = path.read_text(encoding="utf-8")
+        plain = _TOP_LEVEL_ID.search(text)
+        if plain:
+            _ids[key] = plain.group(2)
+        else:
+            import yaml
 
-        with open(path, encoding="utf-8") as fh:
-            _ids[key] = str((yaml.safe_load(fh) or {}).get("id"))
+            _ids[key] = str((yaml.safe_load(text) or {}).get("id"))
     return _ids[key]
 
 

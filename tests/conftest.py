@@ -1,6 +1,9 @@
 """Fixtures: a sandbox InfluxDB on loopback whose every exchange is checked against the contract."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Iterator
 
 import pytest
@@ -59,6 +62,13 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
     config.addinivalue_line(
         "markers", "off_contract: the test sends requests to paths or methods the contract does not have")
+    # Compiled manifests are cached on disk: the tests (and the processes they start) use a
+    # folder of their own, never the user's ~/.cache.
+    if "INFLUX_CONNECTOR_CACHE" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="influx-connector-cache-")
+        os.chmod(folder, 0o700)
+        os.environ["INFLUX_CONNECTOR_CACHE"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture

@@ -58,3 +58,12 @@ def test_installed_wheel_works_outside_the_source_tree(wheel: Path, tmp_path: Pa
                          capture_output=True, text=True)
     assert cli.returncode == 0, cli.stderr
     assert "list_buckets" in cli.stdout
+
+
+def test_the_package_version_is_the_projects() -> None:
+    import tomllib
+
+    import influx_connector
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert influx_connector.__version__ == declared  # the manifest cache keys on it
