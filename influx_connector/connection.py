@@ -162,11 +162,13 @@ class Connection:
                 response = self.transport.send(request, op.id, stream=stream)
             except TransportError as exc:
                 if exc.sent is False or (op.retry_safe and exc.sent):
-                    wait = attempts.next_wait(type(exc).__name__)
+                    wait = attempts.next_wait(exc.reason or type(exc).__name__)
                     if wait is not None:
                         log.info("%s: %s; trying again in %.2f s", op.id, exc, wait)
                         attempts.sleep(wait)
                         continue
+                elif exc.sent:
+                    attempts.stopped = _not_safe(op)
                 raise
             status = response.status_code
             if not _is_success(op, status) and self.policy.retries_status(status, op.retry_safe):
@@ -176,6 +178,8 @@ class Connection:
                     response.close()
                     attempts.sleep(wait)
                     continue
+            elif not _is_success(op, status) and self.policy.retries_status(status, retry_safe=True):
+                attempts.stopped = _not_safe(op)  # a gateway lost the answer: the work may be done
             return response
 
     def _call(self, op: Operation, params: Mapping[str, Any], request: Request, summary: Mapping[str, Any],
@@ -193,6 +197,8 @@ class Connection:
             except DecodeError as exc:
                 wait = attempts.next_wait("answer cut off") if exc.cut_off and op.retry_safe else None
                 if wait is None:
+                    if exc.cut_off and not op.retry_safe:
+                        attempts.stopped = _not_safe(op)
                     raise
                 log.info("%s: %s; trying again in %.2f s", op.id, exc, wait)
                 attempts.sleep(wait)
@@ -294,15 +300,26 @@ class Connection:
         return self._resolved[key]
 
     def get_json(self, path: str, query: Mapping[str, Any] | None = None, operation: str = "lookup") -> Any:
-        """GET a JSON document through this connection (used by resolvers)."""
-        from .model import RequestSpec
+        """GET a JSON document through this connection (used by resolvers).
+
+        A GET changes nothing, so it is retried as a retry-safe operation is."""
+        from .model import RequestSpec, ResponseSpec
 
         spec = RequestSpec(method="GET", path=path, query=dict(query or {}))
         request = render_request(spec, {}, self._context(resolve=False))
-        response = self.transport.send(request, operation)
-        if not 200 <= response.status_code < 300:
-            raise api_error(response, self.connector.error_keys, self.redactor, operation, self.host)
-        return self.host.table("codecs")["json"](response)
+        lookup = Operation(id=operation, title=operation, description="", params=(), request=spec,
+                           response=ResponseSpec(codec="json"), retry_safe=True)
+        tally = _Tally(self.policy)
+        try:
+            response = self._exchange(lookup, request, tally)
+            try:
+                if not 200 <= response.status_code < 300:
+                    raise api_error(response, self.connector.error_keys, self.redactor, operation, self.host)
+                return self.host.table("codecs")["json"](response)
+            finally:
+                response.close()
+        except ConnectorError as exc:
+            raise tally.note(exc)
 
     # --- test connection --------------------------------------------------------------------------
 
@@ -343,6 +360,12 @@ class Connection:
             if not found:
                 return "failed", f"the server answered, but {step.expect_nonempty} is empty: it was not found", status
         return "passed", f"HTTP {status}", status
+
+
+def _not_safe(op: Operation) -> str:
+    """Why a failure that may have reached the server was not retried."""
+    return (f"not retried, as {op.id} is not safe to repeat: the request may have reached the server, "
+            "so check whether it took effect before trying again")
 
 
 def _is_success(op: Operation, status: int) -> bool:

@@ -109,9 +109,11 @@ class TransportError(ConnectorError):
 
     exit_code = 5
 
-    def __init__(self, message: str, sent: bool | None = None):
+    def __init__(self, message: str, sent: bool | None = None, reason: str | None = None):
         super().__init__(message)
         self.sent = sent
+        #: A few words on what happened (``Connection reset``, ``read timeout``...), for retry logs.
+        self.reason = reason
 
 
 class NetworkError(TransportError):

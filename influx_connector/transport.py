@@ -1,6 +1,7 @@
 """Send rendered requests through one requests.Session and turn failures into connector errors."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -57,17 +58,18 @@ class Transport:
             raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc)) from None
         except requests.exceptions.ConnectTimeout:
             raise TimeoutError(f"{self._origin(req)} did not accept a connection within {req.timeouts[0]:g} s; "
-                               "check the host and port, or raise the connect timeout", sent=False) from None
+                               "check the host and port, or raise the connect timeout", sent=False,
+                               reason="connect timeout") from None
         except requests.exceptions.ReadTimeout:
             raise TimeoutError(f"{self._origin(req)} did not answer within {req.timeouts[1]:g} s; "
-                               "raise the timeout or check the server", sent=True) from None
+                               "raise the timeout or check the server", sent=True, reason="read timeout") from None
         except requests.exceptions.ConnectionError as exc:
             opened = not _never_connected(exc)
-            what = "the connection to" if opened else "could not reach"
-            text = f"{what} {self._origin(req)} {'failed' if opened else ''}".replace("  ", " ").strip()
-            raise NetworkError(self._say(text, exc), sent=opened) from None
+            what = f"the connection to {self._origin(req)} failed" if opened else f"could not reach {self._origin(req)}"
+            raise NetworkError(self._say(what, exc), sent=opened, reason=_root_reason(exc)) from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise NetworkError(self._say(f"the answer from {self._origin(req)} was cut off", exc), sent=True) from None
+            raise NetworkError(self._say(f"the answer from {self._origin(req)} was cut off", exc), sent=True,
+                               reason="answer cut off") from None
         except requests.exceptions.InvalidURL as exc:
             raise NetworkError(self._say("the connection's URL is not valid", exc), sent=False) from None
         log.debug("%s: HTTP %s in %.1f ms", operation, response.status_code, (time.perf_counter() - started) * 1000)
@@ -104,7 +106,25 @@ def _root_reason(exc: BaseException) -> str:
                    "Connection reset", "Remote end closed connection", "timed out"):
         if marker in str(exc):
             return marker
+    for inner in _wrapped(exc):
+        if isinstance(inner, http.client.BadStatusLine):
+            return f"the answer's status line was cut off or is not HTTP: {str(inner)[:40]!r}"
     return text or type(seen).__name__
+
+
+def _wrapped(exc: BaseException) -> list[BaseException]:
+    """The exception and all it wraps (causes, and exceptions among its args), outermost first."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if any(current is f for f in found):
+            continue
+        found.append(current)
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+        if current.__cause__ is not None:
+            todo.append(current.__cause__)
+    return found
 
 
 def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Redactor,
