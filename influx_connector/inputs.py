@@ -6,9 +6,10 @@ draw the forms.
 from __future__ import annotations
 
 import json
+import math
 import re
 import weakref
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import jsonschema
 
@@ -98,6 +99,37 @@ def explain(error: jsonschema.ValidationError, messages: Mapping[str, str]) -> s
     return error.message
 
 
+def _whole(value: Any, schema: Mapping[str, Any]) -> Any:
+    """An integral float (7.0) given for a field declared only 'integer', as the int it stands
+    for: JSON Schema counts 7.0 as an integer, but a query string ("limit=7.0"), a URL port
+    and a server's JSON decoder do not."""
+    declared = schema.get("type")
+    types = declared if isinstance(declared, list) else [declared]
+    if type(value) is float and value.is_integer() and "integer" in types and "number" not in types:
+        return int(value)
+    return value
+
+
+def _unsendable(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, problem) for what no request can carry: a lone surrogate in text (JSON can hold
+    one as an escape, UTF-8 cannot) and NaN or infinity (JSON has no such numbers)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            yield path, "contains a lone surrogate, which is not valid Unicode text"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, "must be a finite number: NaN and infinity cannot be sent"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _unsendable(key, path)
+            yield from _unsendable(item, f"{path}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _unsendable(item, f"{path}[{index}]")
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -140,6 +172,9 @@ def check(
             if not isinstance(value, dict):
                 errors.append(FieldError(p.name, f"must be a JSON object, not {_type_of(value)}"))
                 continue
+        if p.coerce == "json" and isinstance(value, dict) and not value:
+            emptied.add(p.name)  # an empty body says nothing: it counts as not given
+            value = None
         if value is None and p.default_from and not _is_empty(fallback.get(p.default_from)):
             value = fallback[p.default_from]
         if value is None and p.has_default:
@@ -150,10 +185,13 @@ def check(
                 errors.append(FieldError(p.name, ("must not be empty" if p.name in emptied else "is required")
                                          + (f" (give it{where})" if where else "")))
             continue
+        value = _whole(value, p.schema)
         validator = _validator(p)
         problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
         for err in problems:
             errors.append(FieldError(_path(p.name, err.absolute_path), explain(err, p.messages)))
+        if not problems:
+            errors.extend(FieldError(path, message) for path, message in _unsendable(value, p.name))
         out[p.name] = value
     flagged = {e.field.split(".")[0].split("[")[0] for e in errors}
     grouped = {n for g in requires_one_of for n in g}

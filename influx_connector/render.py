@@ -17,7 +17,7 @@ from .batch import BatchPlan
 from .errors import FieldError, ValidationError
 from .model import Connector, RequestSpec
 from .secrets import Redactor
-from .template import OMIT, Context, render
+from .template import OMIT, Context, references, render
 
 USER_AGENT = "influx-connector/0.1"
 MASK = "****"
@@ -159,6 +159,17 @@ def _conn_seconds(rc: RenderContext, mapping: str) -> float | None:
     return float(value) if value else None
 
 
+def _json_culprit(template: Any, params: Mapping[str, Any]) -> str:
+    """The parameter of a JSON body template whose value json cannot write."""
+    for _, kind, name in references(template):
+        if kind == "param" and name in params:
+            try:
+                json.dumps(params[name], allow_nan=False)
+            except (TypeError, ValueError):
+                return name
+    return "body"
+
+
 def _param_name(template: Any) -> str:
     return template.get("$param", "body") if isinstance(template, Mapping) else "body"
 
@@ -174,7 +185,11 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
         json_value = render(body_spec["json"], ctx)
         if json_value is OMIT:
             return None, None, {}, None
-        raw = json.dumps(json_value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            raw = json.dumps(json_value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold (bytes, a set, a datetime...)
+            raise ValidationError([FieldError(_json_culprit(body_spec["json"], ctx.params),
+                                              f"cannot be sent as JSON: {exc}")]) from None
     elif "text" in body_spec:
         text = render(body_spec["text"], ctx)
         if text is OMIT:

@@ -1,8 +1,10 @@
 """Keep secrets out of every text the connector produces: errors, logs, reprs, dry-runs."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Iterable
+from urllib.parse import quote, quote_plus
 
 MASK = "****"
 # Masking a one- or two-character value would garble every message that happens to contain
@@ -24,6 +26,13 @@ def _leaves(values: Iterable[object]) -> Iterable[object]:
             yield value
 
 
+def _forms(secret: str) -> set[str]:
+    """A secret as it appears in the texts the connector makes: as it is, escaped inside JSON
+    (a quote, a backslash, a non-ASCII letter), and percent-encoded in a path or query string."""
+    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+            quote(secret, safe="", errors="surrogatepass"), quote_plus(secret, errors="surrogatepass")}
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Replaces each known secret value with ****."""
@@ -32,7 +41,7 @@ class Redactor:
 
     @classmethod
     def of(cls, values: Iterable[object]) -> "Redactor":
-        found = {str(v) for v in _leaves(values) if len(str(v)) >= MIN_SECRET_LENGTH}
+        found = {form for v in _leaves(values) if len(str(v)) >= MIN_SECRET_LENGTH for form in _forms(str(v))}
         # Longest first, so a secret that contains another is masked whole.
         return cls(tuple(sorted(found, key=len, reverse=True)))
 

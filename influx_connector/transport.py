@@ -46,7 +46,12 @@ class Transport:
         self.session.close()
 
     def send(self, req: Request, operation: str, stream: bool = False) -> requests.Response:
-        prepared = requests.Request(req.method, req.url, headers=dict(req.headers), data=req.body).prepare()
+        try:
+            prepared = requests.Request(req.method, req.url, headers=dict(req.headers), data=req.body).prepare()
+        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
+            # Not the exception's text: requests quotes the offending header value, which may be the token.
+            raise NetworkError(f"the request to {self._origin(req)} could not be built ({type(exc).__name__}); "
+                               "check the connection's host, port, token and headers", sent=False) from None
         settings = {"timeout": req.timeouts, "verify": self.verify, "stream": stream, "allow_redirects": False}
         started = time.perf_counter()
         log.debug("%s: sending %s %s", operation, req.method, self.redactor.mask(req.url))
