@@ -1122,6 +1122,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client opening its whole pool at once (32
+    # connections) would get some of them reset.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], sandbox: "Sandbox", api: Api):
         if ":" in address[0]:
