@@ -435,7 +435,7 @@ def _partial(partial: list[tuple[int, int, APIError]], done: int, total: int, op
     batches = [{"records": f"{a + 1}-{b}", "status": exc.status, "message": exc.message} for a, b, exc in partial]
     count = sum(exc.details.get("dropped", 0) for _, _, exc in partial) or len(rejected)
     first = partial[0][2]
-    text = (f"{len(partial)} batch{'es' if len(partial) != 1 else ''} were written only in part: "
+    text = (f"{len(partial)} {'batches were' if len(partial) != 1 else 'batch was'} written only in part: "
             f"{count or 'some'} point{'s' if count != 1 else ''} rejected; the server said: {first.message}")
     return APIError(first.status, text, code=first.code, operation=op_id, body=first.body,
                     details={"partial_write": True, "rejected_lines": rejected, "batches": batches,

@@ -149,3 +149,29 @@ def test_partial_write_reports_the_dropped_points(conn, sandbox) -> None:
     assert (err.status, err.code) == (422, "unprocessable entity")
     assert err.details == {"dropped": 2, "partial_write": True}
     assert sorted(p.time for p in stored(sandbox)) == [1, 3]
+
+
+def test_an_error_mid_write_says_which_records_landed(conn, sandbox) -> None:
+    lines = [f"m v={i} {i}" for i in range(6)]
+    lines[3] = "m v= 3"  # the second batch of two holds a line the server rejects whole
+    with pytest.raises(APIError) as caught:
+        conn.run("write_data", {"data": "\n".join(lines), "batch_size": 2})
+    error = caught.value
+    assert (error.details["records_written"], error.details["first_unwritten_record"]) == (2, 3)
+    assert "records 1-2 were written; records 3-6 were not" in str(error)
+    assert sorted(p.time for p in stored(sandbox)) == [0, 1]  # later batches were not sent
+
+
+def test_partial_writes_in_several_batches_are_reported_together(conn, sandbox) -> None:
+    conn.run("write_data", {"data": "m v=1 1"})  # v is a float from now on
+    lines = [f"m v={i}.5 {10 + i}" for i in range(6)]
+    lines[1] = 'm v="text" 11'
+    lines[4] = "m v=4i 14"
+    with pytest.raises(APIError) as caught:
+        conn.run("write_data", {"data": "\n".join(lines), "batch_size": 2})
+    error = caught.value
+    assert (error.status, error.details["partial_write"]) == (422, True)
+    assert [b["records"] for b in error.details["batches"]] == ["1-2", "5-6"]
+    assert error.details["records_sent"] == 6
+    assert str(error).startswith("write_data: HTTP 422") and "2 batches were written only in part: 2 points" in str(error)
+    assert sorted(p.time for p in stored(sandbox)) == [1, 10, 12, 13, 15]

@@ -174,6 +174,24 @@ def test_malformed_lines_are_400_with_the_rejected_lines(db: DB) -> None:
     assert [r["v"] for r in db.stored('SELECT "v" FROM "m"')] == [1.0, 3.0]
 
 
+def test_a_partial_write_in_one_batch_does_not_stop_the_others(db: DB) -> None:
+    lines = [f"m v={i} {T0_NS + i}" for i in range(9)]
+    lines[4] = f"m v= {T0_NS + 4}"  # batch 2 of 3 (records 4-6) holds a line the server cannot parse
+    batches: list[dict] = []
+    with pytest.raises(APIError) as caught:
+        db.conn.run("write_data_v1", {"db": db.name, "data": "\n".join(lines), "batch_size": 3},
+                    progress=batches.append)
+    error = caught.value
+    # Every batch was sent, in order; the one written only in part is named with its records.
+    assert [b["records"] for b in batches] == [3, 6, 9]
+    assert error.details["records_sent"] == 9 and error.details["records_total"] == 9
+    assert [b["records"] for b in error.details["batches"]] == ["4-6"]
+    assert error.details["rejected_lines"] == [{"line": f"m v= {T0_NS + 4}", "reason": "missing field value"}]
+    assert "1 batch was written only in part: 1 point rejected" in str(error)
+    # InfluxDB 1.x keeps the good lines of a partial batch: all but the bad one landed.
+    assert [r["v"] for r in db.stored('SELECT "v" FROM "m"')] == [0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0]
+
+
 def test_a_field_type_conflict_is_a_400_partial_write(db: DB) -> None:
     db.write(f"m v=1 {T0_NS}")
     with pytest.raises(APIError) as caught:
