@@ -17,7 +17,7 @@ from .errors import (APIError, ConnectorError, DecodeError, FieldError, Insecure
                      ValidationError)
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
-from .render import RenderContext, Request, base_url, render_request
+from .render import RenderContext, Request, base_url, connection_headers, render_request
 from .retry import Attempts, RetryPolicy, retry_after_seconds
 from .secrets import Redactor
 from .template import Context, render
@@ -84,6 +84,7 @@ class Connection:
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
+        self._contexts: tuple[RenderContext, RenderContext] | None = None
         if not verify and self.base_url.startswith("https:"):
             text = (f"TLS certificate verification is off for {self.redactor.mask(self.base_url)}: "
                     "anyone on the network path can read and change this connection's traffic")
@@ -116,10 +117,12 @@ class Connection:
         return op, checked
 
     def _context(self, resolve: bool) -> RenderContext:
-        return RenderContext(
-            connector=self.connector, conn=self.values, rules=self.host.table("rules"),
-            encoders=self.host.table("encoders"), redactor=self.redactor,
-            resolve=self._resolve if resolve else (lambda name, value: value))
+        if self._contexts is None:  # worked out once: nothing in it changes while the connection lives
+            common = dict(connector=self.connector, conn=self.values, rules=self.host.table("rules"),
+                          encoders=self.host.table("encoders"), redactor=self.redactor, base=self.base_url,
+                          headers=connection_headers(self.connector, self.values))
+            self._contexts = (RenderContext(**common), RenderContext(**common, resolve=self._resolve))
+        return self._contexts[resolve]
 
     def render(self, op_id: str, params: Mapping[str, Any] | None = None) -> Request:
         """The request an operation would send, without sending it (resolvers are not called)."""

@@ -177,8 +177,9 @@ def check(
             value = None
         if value is None and p.default_from and not _is_empty(fallback.get(p.default_from)):
             value = fallback[p.default_from]
-        if value is None and p.has_default:
-            value = p.default
+        if value is None and p.has_default and p.default is not None:
+            out[p.name] = p.default  # checked against the field's schema when the manifest was loaded
+            continue
         if value is None:
             if p.required:
                 where = f" or set '{p.default_from}' on the connection" if p.default_from else ""

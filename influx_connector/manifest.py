@@ -194,6 +194,12 @@ def _check_param_shape(doc: Located, here: str, decl: Mapping[str, Any], problem
         jsonschema.Draft7Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         problems.append(doc.problem(here, f"not a valid JSON Schema: {exc.message}"))
+        return
+    # Defaults are checked here, once, so that a call using one need not check it again.
+    if decl.get("default") is not None:
+        wrong = next(iter(jsonschema.Draft7Validator(schema).iter_errors(decl["default"])), None)
+        if wrong is not None:
+            problems.append(doc.problem(f"{here}/default", f"the default does not fit the field: {wrong.message}"))
 
 
 # --- compile ----------------------------------------------------------------------------------

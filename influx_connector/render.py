@@ -132,15 +132,19 @@ class RenderContext:
     encoders: Mapping[str, Callable[..., Any]]
     redactor: Redactor
     resolve: Callable[[str, Any], Any] = lambda name, value: value
+    #: The connection's base URL and headers, when already worked out (they do not change).
+    base: str | None = None
+    headers: Mapping[str, str] | None = None
 
 
 def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
     ctx = Context(params=params, conn=rc.conn, rules=rc.rules, resolve=rc.resolve)
-    url = base_url(rc.connector, rc.conn) + _fill(spec.path, params, encode=True)
+    path = _fill(spec.path, params, encode=True) if "{" in spec.path else spec.path
+    url = (rc.base if rc.base is not None else base_url(rc.connector, rc.conn)) + path
     query = render(spec.query, ctx) if spec.query is not None else {}
     if query:
         url += "?" + urlencode([(k, _query_text(v)) for k, v in query.items()])
-    headers = connection_headers(rc.connector, rc.conn)
+    headers = dict(rc.headers) if rc.headers is not None else connection_headers(rc.connector, rc.conn)
     for name, tpl in spec.headers.items():
         value = render(tpl, ctx)
         if value is not OMIT:

@@ -144,3 +144,14 @@ def test_an_added_operation_file_needs_no_python(source: Path) -> None:
         "id: ping\ntitle: Ping\nrequest: {method: GET, path: /ping}\nresponse: {codec: empty, success: [204]}\n")
     connector = load_connector(source / "connector.yaml", (), provided())
     assert "ping" in connector.operations and connector.operations["ping"].request.path == "/ping"
+
+
+def test_a_default_that_does_not_fit_its_field_is_reported(source: Path) -> None:
+    # A call that leaves the field out uses the default without checking it again, so it is
+    # checked once, here.
+    ops = source / "operations"
+    (ops / "list_buckets.yaml").write_text((ops / "list_buckets.yaml").read_text().replace(
+        "    default: 20\n", "    default: 500\n"))
+    (problem,) = load_problems(source)
+    assert problem.file.endswith("list_buckets.yaml") and problem.pointer == "/params/limit/default"
+    assert "the default does not fit the field: 500 is greater than the maximum of 100" in problem.message
