@@ -8,19 +8,36 @@ from decimal import Decimal
 import pytest
 
 from influx_connector.errors import ValidationError
+from influx_connector.influxdb import line_protocol as lp
 from influx_connector.influxdb.line_protocol import Unsigned, encode_data, encode_records
 
 UTC = timezone.utc
 
 
+@pytest.fixture(autouse=True)
+def compile_every_shape_at_once(monkeypatch):
+    """Send every record through its shape's compiled formatter (normally only a shape's later
+    records are); line() and problems() hold the result to the reference path, _encode_record."""
+    monkeypatch.setattr(lp, "_COMPILE_AFTER", 1)
+
+
+def reference_lines(records, precision="ns", field="data") -> list[str]:
+    unit = lp._PRECISION_NS[precision]
+    return [lp._encode_record(record, index, unit, field) for index, record in enumerate(records)]
+
+
 def line(record: dict, **options) -> str:
     (text,) = list(encode_records([record], **options))
+    assert [text] == reference_lines([record], **options)
     return text
 
 
 def problems(records, **options) -> dict[str, list[str]]:
     with pytest.raises(ValidationError) as info:
         list(encode_records(records, **options))
+    with pytest.raises(ValidationError) as reference:
+        reference_lines(records, **options)
+    assert [str(e) for e in info.value.errors] == [str(e) for e in reference.value.errors]
     return info.value.by_field()
 
 
@@ -689,3 +706,10 @@ def test_the_model_reads_backslashes_as_the_server_does():
     assert parse_line("m,t=a\\\\\\,b f=1i")["tags"] == {"t": "a\\\\,b"}
     assert parse_line('a\\"b f=1i')["measurement"] == 'a"b'
     assert parse_line('m f\\\\"k=1i')["fields"] == {'f\\"k': 1}
+
+
+def test_text_counts_points_as_the_server_splits_them() -> None:
+    # A newline inside a quoted string value does not end a point; blank lines and comments are not points.
+    body, count = encode_data('m v=1\n\n# a comment\nm s="two\nlines" 5\nm v=2', precision="ns")
+    assert count == 3
+    assert body.ends == [5, 18, 36, 42]  # the blank line is no record; the comment is one (the server skips it)

@@ -83,12 +83,12 @@ def decode_influxql(response: Any, shape: str = "rows") -> Any:
 
 
 def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
-    from .line_protocol import encode_data
-    from .lines import with_point_ends
+    from .line_protocol import encode_points
 
-    body, count = encode_data(value, precision=precision, field=field)
-    # Point ends let a large write go in batches without cutting a string that holds a newline.
-    return with_point_ends(body), {"count": count}
+    # Point ends let a large write go in batches without cutting a string that holds a newline;
+    # for records they come from the encoded lines, text is scanned for them.
+    body, count = encode_points(value, precision=precision, field=field)
+    return body, {"count": count}
 
 
 def write_error_details(status: int, message: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ the batch they fall in and the server skips them.
 """
 from __future__ import annotations
 
-from ..batch import RecordBytes, split_ends
+from ..batch import split_ends
 
 _NL = 0x0A
 _SPACE = 0x20
@@ -60,7 +60,3 @@ def _line_end(body: bytes, start: int) -> int:
         previous = byte
         i += 1
     return len(body)
-
-
-def with_point_ends(body: bytes) -> RecordBytes:
-    return RecordBytes(body, point_ends(body))
