@@ -812,3 +812,352 @@ def test_empty_line_ends_an_unannotated_block():
         {"result": "_result", "table": 0, "a": "1"},
         {"result": "_result", "table": 1, "b": "2"},
     ]
+
+
+# --- the fast path equals the reference decoding ----------------------------------------------
+#
+# A whole text, bytes, and lines_from_chunks() go through the fast path (whole spans of data
+# lines at a time); any other iterable of lines goes through the reference path (csv.reader, one
+# cell at a time), which the tests above define. Here both read the same corpus and must agree on
+# every value, every table and every error (type, message, line number).
+
+from influx_connector.influxdb.annotated_csv import ResultList, RowStream  # noqa: E402
+
+
+def reference(text: str, shape: str = "rows", typed: bool = False):
+    return decode(list(io.StringIO(text, newline="")), shape=shape, typed=typed)
+
+
+def normal(value):
+    """NaN != NaN: compare decoded values with NaN replaced by a marker."""
+    if isinstance(value, float) and value != value:
+        return "<NaN>"
+    if isinstance(value, dict):
+        return {key: normal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normal(item) for item in value]
+    if isinstance(value, Table):
+        return (value.result, value.table, value.columns, normal(value.group_key), normal(value.rows))
+    return value
+
+
+def outcome(call):
+    """The value of call(), or what it raised: the type, the message and the query-error details."""
+    try:
+        return ("ok", normal(call()))
+    except (DecodeError, APIError) as exc:
+        return ("raised", type(exc).__name__, str(exc), getattr(exc, "reference", None))
+
+
+def chunked(data, size_of):
+    pieces, start = [], 0
+    while start < len(data):
+        size = size_of()
+        pieces.append(data[start : start + size])
+        start += size
+    return pieces
+
+
+_CELLS = {
+    "string": ["a", "host-1", "with space", "comma,inside", 'quote"inside', "new\nline", "crlf\r\nline",
+               "\u00e9t\u00e9 \u2713", "#hash", "sep\u2028x", "\x0bvt", "back\\slash", " lead", "tail "],
+    "long": ["0", "-5", "42", "9223372036854775807", "-9223372036854775808", "+7", "007"],
+    "unsignedLong": ["0", "1", "18446744073709551615", "+3"],
+    "double": ["1.5", "-2e-05", "3", "0", "1e308", "-0.0", "NaN", "+Inf", "-Inf", "Inf", "123456.789012345678"],
+    "boolean": ["true", "false", "True", "F", "1", "0"],
+    "dateTime:RFC3339": ["2023-01-01T00:00:00Z", "2023-01-31T05:41:24.001Z", "2024-02-29T23:59:59.999999999Z",
+                         "2023-01-01T00:30:00+01:00", "2023-01-01t00:00:00z", "0001-01-01T00:00:00Z",
+                         "9999-12-31T23:59:59.5Z", "2000-02-29T12:00:00.1Z", "1969-12-31T23:59:59.9999999Z"],
+    "dateTime:RFC3339Nano": ["2023-01-01T00:00:00.123456789Z", "2023-06-30T12:00:00Z"],
+    "dateTime:number": ["1672531200000000001", "-1", "0"],
+    "duration": ["1500", "1h30m", "-5s", "3\u00b5s", "0"],
+    "base64Binary": ["aGk=", "AAEC", ""],
+    "someFutureType": ["raw", "text,with comma"],
+}
+_BAD_CELLS = {
+    "string": [],
+    "long": ["abc", "1.5", "1_000", " 7", "9223372036854775808", "\u0663"],
+    "unsignedLong": ["-1", "18446744073709551616"],
+    "double": ["one", "1_0.5", " 1.5", "1.5 "],
+    "boolean": ["yes", "TrUe"],
+    "dateTime:RFC3339": ["2023-02-29T00:00:00Z", "2023-01-01T24:00:00Z", "2023-01-31T05:41:24", "0000-01-01T00:00:00Z",
+                         "2023-04-31T00:00:00Z", "2100-02-29T00:00:00Z", "2023-01-01T00:00:00.1234567890Z"],
+    "dateTime:RFC3339Nano": ["yesterday"],
+    "dateTime:number": ["soon"],
+    "duration": ["1mo", "5x"],
+    "base64Binary": ["not base64!"],
+    "someFutureType": [],
+}
+
+
+def _quote(cell: str, rnd) -> str:
+    if any(c in cell for c in ',"\r\n') or rnd.random() < 0.03:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def random_answer(seed: int) -> str:
+    """An annotated CSV answer with a bit of everything; sometimes malformed on purpose."""
+    import random
+
+    rnd = random.Random(seed)
+    crlf_ends = rnd.random() < 0.7
+    eol = "\r\n" if crlf_ends else "\n"
+    quoting = rnd.random() < 0.5  # otherwise no cell needs quotes: the fast path everywhere
+    bad = rnd.random() < 0.25
+    lines: list[str] = []
+    for block in range(rnd.randrange(1, 5)):
+        if block and rnd.random() < 0.8:
+            lines.append("")  # a blank line between blocks (annotations may also follow directly)
+        kinds = ["long", "double", "string", "dateTime:RFC3339", "boolean", "unsignedLong", "duration",
+                 "dateTime:number", "base64Binary", "dateTime:RFC3339Nano", "someFutureType"]
+        extra = rnd.sample(kinds, rnd.randrange(1, 6))
+        names = ["result", "table", *[f"c{i}" if rnd.random() < 0.9 else f"col {i}" for i in range(len(extra))]]
+        types = ["string", "long", *extra]
+        groups = ["false", "false", *[rnd.choice(["true", "false"]) for _ in extra]]
+        result = rnd.choice(["_result", "mean", ""])
+        defaults = [result, "", *[rnd.choice(_CELLS[t]) if rnd.random() < 0.15 and "\n" not in rnd.choice(_CELLS[t]) else "" for t in extra]]
+        defaults = [d if ("," not in d and '"' not in d and "\n" not in d and "\r" not in d) else "" for d in defaults]
+        annotated = rnd.random() < 0.9
+        if annotated:
+            rows = [["#datatype", *types], ["#group", *groups], ["#default", *defaults]]
+            rnd.shuffle(rows)
+            lines += [",".join(row) for row in rows]
+        lines.append(",".join(["", *names]))
+        table = rnd.randrange(3)
+        count = rnd.choice([0, 1, 2, 5, 40, 300, 2100 if rnd.random() < 0.1 else 30])
+        pools = {i: [rnd.choice(_CELLS[t]) for _ in range(rnd.choice([1, 1, 3]))] for i, t in enumerate(extra)}
+        for row in range(count):
+            if rnd.random() < 0.02:
+                table += 1
+            cells = ["", rnd.choice(["", "", "", result or "_result", "other"]), str(table) if rnd.random() < 0.97 else ""]
+            for i, datatype in enumerate(extra):
+                if rnd.random() < 0.05:
+                    cell = ""  # null: the default or None
+                elif rnd.random() < 0.5:
+                    cell = rnd.choice(pools[i])  # repeated values, as group columns have
+                else:
+                    cell = rnd.choice(_CELLS[datatype])
+                if not quoting:
+                    cell = cell if not any(c in cell for c in ',"\r\n') else "plain"
+                cells.append(_quote(cell, rnd) if quoting else cell)
+            if bad and rnd.random() < 2 / (count + 1):
+                position = rnd.randrange(3, len(cells)) if len(cells) > 3 else 2
+                choices = _BAD_CELLS.get(types[position - 1], []) if position > 2 else ["x"]
+                if choices:
+                    cells[position] = rnd.choice(choices)
+                elif rnd.random() < 0.5:
+                    cells.append("extra")  # a row too wide
+            lines.append(",".join(cells))
+    if rnd.random() < 0.1:
+        lines += ["", "#datatype,string,string", "#group,true,true", "#default,,", ",error,reference",
+                  ',"failed to read, mid-stream",897']
+    text = eol.join(lines) + (eol if rnd.random() < 0.9 else "")
+    if rnd.random() < 0.05:
+        text = text.replace("\n", "\r\n", 1)  # mixed line ends
+    if rnd.random() < 0.03:
+        text = "\ufeff" + text
+    return text
+
+
+def decodings(text: str, shape: str, typed: bool, seed: int):
+    """Every way into the fast path, each with its own chunking."""
+    import random
+
+    rnd = random.Random(seed)
+    data = text.encode()
+    sizes = [lambda: 1, lambda: rnd.randrange(1, 9), lambda: rnd.randrange(1, 400), lambda: 65536]
+    yield "str", lambda: decode(text, shape=shape, typed=typed)
+    yield "bytes", lambda: decode(data, shape=shape, typed=typed)
+    for index, size in enumerate(sizes):
+        byte_chunks = chunked(data, size)
+        yield f"byte chunks {index}", lambda chunks=byte_chunks: decode(lines_from_chunks(chunks), shape=shape, typed=typed)
+    text_chunks = chunked(text, lambda: rnd.randrange(1, 50))
+    yield "text chunks", lambda: decode(lines_from_chunks(text_chunks), shape=shape, typed=typed)
+
+
+@pytest.mark.parametrize("seed", range(160))
+def test_fast_path_equals_reference_on_a_random_corpus(seed):
+    text = random_answer(seed)
+    for shape, typed in (("rows", False), ("tables", False), ("rows", True)):
+        expected = outcome(lambda: reference(text, shape, typed))
+        for how, call in decodings(text, shape, typed, seed):
+            assert outcome(call) == expected, (how, shape, typed)
+    expected_tables = outcome(lambda: list(iter_tables(list(io.StringIO(text, newline="")))))
+    assert outcome(lambda: list(iter_tables(text))) == expected_tables
+    expected_rows = outcome(lambda: list(iter_rows(list(io.StringIO(text, newline="")))))
+    assert outcome(lambda: list(iter_rows(text))) == expected_rows
+    assert outcome(lambda: list(RowStream(text))) == expected_rows
+
+
+def test_the_random_corpus_covers_what_it_should():
+    texts = [random_answer(seed) for seed in range(160)]
+    results = [outcome(lambda text=text: reference(text)) for text in texts]
+    decoded = [r for r in results if r[0] == "ok"]
+    assert len(decoded) >= 80 and sum(len(r[1]) for r in decoded) > 10_000
+    messages = [r[2] for r in results if r[0] == "raised"]
+    assert any("invalid literal" in m for m in messages)
+    assert any("cells but the header has" in m for m in messages)
+    assert any("mid-stream" in m for m in messages)
+    assert sum('"' in text for text in texts) > 40 and sum("\r\n" not in text for text in texts) > 20
+
+
+SPAN_ANSWER = crlf(*cpu_block(*[
+    data_row(i // 1000, f"2023-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}.{i:09d}Z", f"{i}.5", f"h{i % 3}")
+    for i in range(5000)
+]))
+
+
+@pytest.mark.parametrize("where", [0, 1, 2047, 2048, 2049, 4999])
+@pytest.mark.parametrize("cell", ["oops", "2023-02-30T00:00:00Z", "1_5"])
+def test_a_bad_cell_deep_in_a_long_span_is_named_like_the_reference_does(where, cell):
+    lines = SPAN_ANSWER.split("\r\n")
+    fields = lines[4 + where].split(",")
+    fields[6 if cell != "2023-02-30T00:00:00Z" else 5] = cell
+    lines[4 + where] = ",".join(fields)
+    text = "\r\n".join(lines)
+    expected = outcome(lambda: reference(text))
+    assert expected[0] == "raised" and f"line {5 + where}:" in expected[2]
+    assert outcome(lambda: decode(text)) == expected
+    assert outcome(lambda: decode(lines_from_chunks(chunked(text.encode(), lambda: 4096)))) == expected
+
+
+def test_long_spans_and_many_tables_match_the_reference():
+    for shape in ("rows", "tables"):
+        assert decode(SPAN_ANSWER, shape=shape) == reference(SPAN_ANSWER, shape)
+    assert normal(decode(SPAN_ANSWER, typed=True)) == normal(reference(SPAN_ANSWER, typed=True))
+    assert [t.table for t in iter_tables(SPAN_ANSWER)] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("text", [
+    crlf(*ANNOTATIONS, data_row(0, START, "1", "a")) .replace(",a\r\n", ",a\rb\r\n"),  # a lone CR ends a line in CSV
+    crlf(*ANNOTATIONS, data_row(0, START, "1", "a\x00b")),  # NUL: whatever this Python's csv module does
+    crlf(*ANNOTATIONS, data_row(0, START, "1", "a"), "", data_row(0, START, "2", "a")),  # blank line inside a block
+    "\r\n".join([*ANNOTATIONS, data_row(0, START, "1", "a"), data_row(0, START, "2", "a")]) + "\r",
+    crlf(",a", "1", "", "2", "#x"),  # one column, no annotation column: '#' rows are data, blank lines end blocks
+    crlf(*ANNOTATIONS, data_row(0, START, "1", "a")) + crlf(*ANNOTATIONS, data_row(1, START, "2", "b")),
+    crlf(*ANNOTATIONS, *[data_row(0, START, "1", "a").replace(",,0,", "x,,0,", 1) for _ in range(40)]),
+    crlf(*ANNOTATIONS, *[data_row(0, START, str(i), "a") for i in range(30)], "#datatype,string", *[data_row(0, START, "1", "a")]),
+])
+def test_odd_inputs_match_the_reference(text):
+    for shape in ("rows", "tables"):
+        expected = outcome(lambda: reference(text, shape))
+        assert outcome(lambda: decode(text, shape=shape)) == expected
+        for size in (1, 3, 64):
+            chunks = chunked(text.encode(), lambda: size)
+            assert outcome(lambda: decode(lines_from_chunks(chunks), shape=shape)) == expected
+
+
+def test_a_quoted_cell_spanning_chunks_keeps_its_line_breaks():
+    cell = "first\r\nsecond\nthird, " + "x" * 70_000 + "\r\nlast"
+    text = crlf(*ANNOTATIONS, data_row(0, START, "1", '"' + cell + '"'), data_row(0, START, "2", "b"))
+    for size in (7, 4096, 65536):
+        rows = decode(lines_from_chunks(chunked(text.encode(), lambda: size)))
+        assert [row["host"] for row in rows] == [cell, "b"]
+    assert decode(text) == reference(text)
+
+
+def test_values_repeated_down_a_column_are_shared_but_equal():
+    rows = decode(SPAN_ANSWER)
+    assert rows[0]["_start"] == START and rows[0]["_start"] is rows[1]["_start"]
+    rows[0]["host"] = "changed"  # each row is its own dict
+    assert rows[1]["host"] == "h1"
+
+
+# --- row limits: a cut is never silent ----------------------------------------------------------
+
+
+def test_row_stream_without_a_limit_gives_every_row_and_is_not_truncated():
+    stream = RowStream(SPAN_ANSWER)
+    assert sum(1 for _ in stream) == 5000
+    assert stream.truncated is False
+
+
+@pytest.mark.parametrize("limit", [0, 1, 999, 2048, 4999])
+def test_row_stream_limit_cuts_and_says_so(limit):
+    stream = RowStream(lines_from_chunks(chunked(SPAN_ANSWER.encode(), lambda: 8192)), limit=limit)
+    rows = list(stream)
+    assert len(rows) == limit
+    assert rows == reference(SPAN_ANSWER)[:limit]
+    assert stream.truncated is True
+
+
+def test_row_stream_limit_equal_to_the_row_count_is_not_a_cut():
+    stream = RowStream(SPAN_ANSWER, limit=5000)
+    assert len(list(stream)) == 5000 and stream.truncated is False
+    stream = RowStream(SPAN_ANSWER, limit=5001)
+    assert len(list(stream)) == 5000 and stream.truncated is False
+
+
+def test_row_stream_calls_on_close_once_and_stops_reading():
+    closed = []
+    pulled = []
+
+    def chunks():
+        for piece in chunked(SPAN_ANSWER.encode(), lambda: 4096):
+            pulled.append(piece)
+            yield piece
+
+    stream = RowStream(lines_from_chunks(chunks()), limit=10, on_close=lambda: closed.append(True))
+    assert len(list(stream)) == 10 and stream.truncated
+    assert closed == [True] and len(pulled) < 5
+    stream.close()
+    assert closed == [True]
+    with RowStream(SPAN_ANSWER, on_close=lambda: closed.append("with")) as early:
+        next(early)
+    assert closed == [True, "with"]
+
+
+def test_row_stream_from_line_iterables_reads_lazily_and_limits_too():
+    def endless():
+        yield from ANNOTATIONS
+        for i in itertools.count():
+            yield data_row(0, START, str(i), "h")
+
+    stream = RowStream(endless(), limit=3)
+    assert [row["_value"] for row in stream] == [0.0, 1.0, 2.0]
+    assert stream.truncated is True
+
+
+def test_row_stream_raises_errors_in_the_answer():
+    text = crlf(*cpu_block(data_row(0, START, "1", "a"))) + "\r\n" + ERROR_BLOCK
+    stream = RowStream(text)
+    with pytest.raises(APIError, match="index out of range"):
+        list(stream)
+    with pytest.raises(ValueError):
+        RowStream(text, limit=-1)
+
+
+def test_decode_with_a_limit_returns_a_list_that_says_it_was_cut():
+    rows = decode(SPAN_ANSWER, limit=10)
+    assert isinstance(rows, ResultList) and isinstance(rows, list)
+    assert rows == reference(SPAN_ANSWER)[:10] and rows.truncated is True and rows.limit == 10
+    whole = decode(SPAN_ANSWER, limit=5000)
+    assert len(whole) == 5000 and whole.truncated is False
+    assert json.loads(json.dumps(rows)) == rows
+    assert type(decode(SPAN_ANSWER)) is list  # no limit: a plain list, as before
+
+
+def test_decode_tables_with_a_limit_cuts_the_last_table():
+    tables = decode(SPAN_ANSWER, shape="tables", limit=1500)
+    assert [(t["table"], len(t["rows"])) for t in tables] == [(0, 1000), (1, 500)]
+    assert tables.truncated is True
+    exact = decode(SPAN_ANSWER, shape="tables", limit=2000)
+    assert [(t["table"], len(t["rows"])) for t in exact] == [(0, 1000), (1, 1000)] and exact.truncated is True
+    everything = decode(SPAN_ANSWER, shape="tables", limit=5000)
+    assert len(everything) == 5 and everything.truncated is False
+    empty_after = crlf(*cpu_block(data_row(0, START, "1", "a"))) + "\r\n" + crlf(
+        "#datatype,string,long,string", "#group,false,false,true", "#default,_result,1,h", ",result,table,host") + "\r\n"
+    cut = decode(empty_after, shape="tables", limit=1)
+    assert len(cut) == 1 and cut.truncated is True  # the empty table after the limit is left out, and said so
+
+
+def test_lines_from_chunks_is_still_a_line_iterator():
+    lines = lines_from_chunks([b"a,b\r\n", b"c,d\r\n"])
+    assert next(lines) == "a,b\r\n"
+    assert decode(lines, shape="csv") == "c,d\r\n"  # the rest, read line by line
+    partly = lines_from_chunks([SAMPLE.encode()])
+    first = next(partly)
+    assert first.startswith("#datatype")
+    rest = decode(partly)  # the decoder sees the stream from where it was left: no #datatype
+    assert rest == reference(SAMPLE[len(first) :]) and rest[0]["_value"] == "1.5"
