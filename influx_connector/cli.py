@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = _subparser(sub, "run", "run an operation and print its result", connects=True)
     _add_param_arguments(run)
+    run.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                     help="a progress bar on stderr for writes sent in batches (auto: when stderr is a terminal)")
 
     render = _subparser(sub, "render", "show the request an operation would send (nothing is sent)",
                         connects=True)
@@ -730,10 +732,39 @@ def _operation_and_params(inv: Invocation) -> tuple[Operation, dict[str, Any]]:
     return op, build_params(op, inv.ns)
 
 
+class ProgressBar:
+    """A one-line bar on a stream for writes sent in batches: records sent of all, and batches."""
+
+    WIDTH = 30
+
+    def __init__(self, out: Any):
+        self.out = out
+        self.drawn = False
+
+    def __call__(self, done: Mapping[str, Any]) -> None:
+        total = done["records_total"] or 1
+        filled = round(self.WIDTH * done["records"] / total)
+        self.out.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done['records'] * 100 // total:3d}% "
+                       f"{done['records']:,}/{done['records_total']:,} records, {done['batches']} batches")
+        self.out.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.out.write("\n")
+            self.out.flush()
+
+
 def cmd_run(inv: Invocation) -> int:
     op, params = _operation_and_params(inv)
+    wanted = getattr(inv.ns, "progress", "never")
+    bar = ProgressBar(sys.stderr) if wanted == "always" or (wanted == "auto" and sys.stderr.isatty()) else None
     with inv.connect() as conn:
-        result = conn.run(op.id, params)
+        try:
+            result = conn.run(op.id, params, progress=bar)
+        finally:
+            if bar is not None:
+                bar.finish()
     if inv.output_format == "table" and is_flat_rows(result.data):
         print(rows_table(result.data))
     else:

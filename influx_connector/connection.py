@@ -158,7 +158,46 @@ class Connection:
             meta["sent"] = dict(summary)
         if op.response.paginate is not None:
             meta["pages"] = tally.pages
+        if getattr(data, "truncated", False):
+            meta["truncated"] = True  # a row limit cut the answer: never a silent cut
         return Result(data=data, status=status, meta=meta)
+
+    def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None) -> "Rows":
+        """The rows of an operation's answer one at a time, in bounded memory.
+
+        With ``limit``, at most that many rows come out and ``truncated`` on the returned
+        iterator says whether the answer held more. Exhaust it or use it in a ``with`` block, so
+        the connection goes back to the pool. A codec without a ``stream`` function is decoded
+        whole and then iterated.
+        """
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValidationError([FieldError("limit", f"must be a whole number of rows, 0 or more, not {limit!r}")])
+        op, checked = self.validate(op_id, params)
+        request = render_request(op.request, checked, self._context(resolve=True))
+        tally = _Tally(self.policy)
+        try:
+            response = self._exchange(op, request, tally, stream=True)
+        except ConnectorError as exc:
+            raise tally.note(exc)
+        streamer = getattr(self.host.table("codecs")[op.response.codec], "stream", None)
+        if streamer is None or not _is_success(op, response.status_code):
+            try:
+                data = decode_response(self.connector, op, checked, request.summary, response, self.host,
+                                       self.redactor)
+            finally:
+                response.close()
+            rows = data if isinstance(data, list) else [data]
+            return Rows(iter(rows[:limit] if limit is not None else rows), op.id,
+                        truncated=limit is not None and len(rows) > limit)
+        options = dict(render(op.response.options, Context(params=checked, body=request.summary)))
+        chosen = limit if limit is not None else options.get("limit")
+        options.pop("limit", None)
+        try:
+            inner = streamer(response, limit=chosen, **options)
+        except BaseException:
+            response.close()
+            raise
+        return Rows(inner, op.id)
 
     # --- one request, tried until it succeeds or may not be tried again ------------------------
 
@@ -373,6 +412,46 @@ class Connection:
             if not found:
                 return "failed", f"the server answered, but {step.expect_nonempty} is empty: it was not found", status
         return "passed", f"HTTP {status}", status
+
+
+class Rows:
+    """Rows handed out one at a time by ``Connection.stream``.
+
+    ``truncated`` is True once a row beyond the limit has been seen (final when iteration has
+    stopped). A connection dropped while reading raises ``DecodeError``, as ``run`` does.
+    """
+
+    def __init__(self, inner: Any, operation: str, truncated: bool = False):
+        self._inner = inner
+        self._iter = iter(inner)
+        self._operation = operation
+        self._truncated = truncated
+
+    @property
+    def truncated(self) -> bool:
+        return self._truncated or bool(getattr(self._inner, "truncated", False))
+
+    def __iter__(self) -> "Rows":
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self._iter)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+            self.close()
+            raise DecodeError(f"{self._operation}: the answer was cut off while reading it: {type(exc).__name__}",
+                              cut_off=True) from None
+
+    def close(self) -> None:
+        closer = getattr(self._inner, "close", None)
+        if closer is not None:
+            closer()
+
+    def __enter__(self) -> "Rows":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _not_safe(op: Operation) -> str:

@@ -37,6 +37,11 @@ def influx_connector_codecs() -> Mapping[str, Callable[..., Any]]:
     options are the operation's rendered ``response.options`` (which may quote the body
     encoder's figures with ``{$body: key}``). It returns the result data or raises
     ``influx_connector.errors.DecodeError`` / ``APIError``.
+
+    A decoder that can hand out rows one at a time carries a ``stream`` attribute: a function
+    called as ``stream(response, limit=N, **options)`` that returns an iterator of rows with a
+    ``truncated`` flag and a ``close()`` method, and closes the response when done
+    (``Connection.stream`` uses it; other decoders are decoded whole and iterated).
     """
 
 

@@ -562,3 +562,15 @@ def test_sandbox_connection_test_with_a_wrong_token_fails(capsys, sandbox_args):
     assert re.search(r"^passed\s+Server is reachable", out, re.M)
     assert re.search(r"^failed\s+Token is accepted\s+test:token: HTTP 401", out, re.M)
     assert "wrong-token-abcdef" not in out + err
+
+
+def test_run_draws_a_progress_bar_for_batched_writes(sandbox_args, capsys):
+    data = "\n".join(f"m v={i} {i}" for i in range(12))
+    code, out, err = run_cli(capsys, "run", "write_data", *sandbox_args, "-p", f"bucket={SANDBOX_BUCKET}",
+                             "-p", "batch_size=5", "--data", data, "--progress", "always")
+    assert code == 0 and json.loads(out)["data"]["points"] == 12
+    frames = err.strip("\n").split("\r")[1:]
+    assert [f.split("%")[0].split()[-1] for f in frames] == ["41", "83", "100"]
+    assert frames[-1].endswith("12/12 records, 3 batches")
+    _, _, quiet = run_cli(capsys, "run", "write_data", *sandbox_args, "-p", f"bucket={SANDBOX_BUCKET}", "--data", data)
+    assert "records" not in quiet  # auto: stderr is not a terminal here

@@ -175,3 +175,42 @@ def test_partial_writes_in_several_batches_are_reported_together(conn, sandbox) 
     assert error.details["records_sent"] == 6
     assert str(error).startswith("write_data: HTTP 422") and "2 batches were written only in part: 2 points" in str(error)
     assert sorted(p.time for p in stored(sandbox)) == [1, 10, 12, 13, 15]
+
+
+def _ten_points(conn) -> str:
+    conn.run("write_data", {"data": "\n".join(f"m v={i} {i}" for i in range(10))})
+    return 'from(bucket: "sandbox-bucket") |> range(start: 0) |> filter(fn: (r) => r._measurement == "m")'
+
+
+def test_a_row_limit_marks_the_result_truncated_never_a_silent_cut(conn) -> None:
+    query = _ten_points(conn)
+    cut = conn.run("query_data", {"query": query, "limit": 4})
+    assert [r["_value"] for r in cut.data] == [0.0, 1.0, 2.0, 3.0]
+    assert cut.data.truncated is True and cut.meta["truncated"] is True
+    whole = conn.run("query_data", {"query": query, "limit": 10})
+    assert len(whole.data) == 10 and whole.data.truncated is False and "truncated" not in whole.meta
+
+
+def test_stream_hands_out_rows_one_at_a_time_and_says_when_it_stopped_early(conn, sandbox) -> None:
+    query = _ten_points(conn)
+    with conn.stream("query_data", {"query": query}, limit=3) as rows:
+        assert next(rows)["_value"] == 0.0
+        assert [r["_value"] for r in rows] == [1.0, 2.0]
+    assert rows.truncated is True
+    everything = conn.stream("query_data", {"query": query})
+    assert [r["_value"] for r in everything] == [float(i) for i in range(10)] and everything.truncated is False
+    # The limit parameter of the operation applies too, and a codec that cannot stream is iterated whole.
+    assert len(list(conn.stream("query_data", {"query": query, "limit": 2}))) == 2
+    (page,) = list(conn.stream("list_buckets"))
+    assert "buckets" in page
+
+
+def test_stream_reports_errors_and_bad_limits_like_run(conn) -> None:
+    from influx_connector.errors import ValidationError
+
+    with pytest.raises(APIError) as caught:
+        list(conn.stream("query_data", {"query": 'from(bucket: "nope") |> range(start: 0)'}))
+    assert caught.value.status == 404
+    with pytest.raises(ValidationError) as bad:
+        conn.stream("query_data", {"query": "x"}, limit=-1)
+    assert list(bad.value.by_field()) == ["limit"]

@@ -66,14 +66,27 @@ def resolve_org_id(value: Any, client: Any) -> str:
     return str(match["id"])
 
 
-def decode_annotated_csv(response: Any, shape: str = "rows") -> Any:
+def decode_annotated_csv(response: Any, shape: str = "rows", limit: int | None = None) -> Any:
+    """Rows or tables of a Flux answer; with ``limit``, at most that many rows and a list whose
+    ``truncated`` says whether the answer held more."""
     from .annotated_csv import decode, lines_from_chunks
 
     if shape == "csv":
         return response.content.decode("utf-8")
     # Not response.iter_lines(): it invents blank lines when a chunk ends between \r and \n and
     # splits rows at Unicode line separators inside quoted cells.
-    return decode(lines_from_chunks(response.iter_content(chunk_size=65536)), shape=shape)
+    return decode(lines_from_chunks(response.iter_content(chunk_size=65536)), shape=shape, limit=limit)
+
+
+def stream_annotated_csv(response: Any, limit: int | None = None, **_options: Any) -> Any:
+    """The rows of a Flux answer one at a time, in bounded memory (``Connection.stream``)."""
+    from .annotated_csv import RowStream, lines_from_chunks
+
+    return RowStream(lines_from_chunks(response.iter_content(chunk_size=65536)), limit=limit,
+                     on_close=response.close)
+
+
+decode_annotated_csv.stream = stream_annotated_csv  # type: ignore[attr-defined]
 
 
 def decode_influxql(response: Any, shape: str = "rows") -> Any:
