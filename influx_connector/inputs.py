@@ -110,9 +110,46 @@ def _whole(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
+_ATOMS = (int, bool, type(None))
+
+
+def _clean(value: Any) -> bool:
+    """True when nothing in ``value`` can be unsendable: a quick scan over exact types, with no
+    path strings, so a million records cost little; anything else gets the exact walk."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif kind is float:
+            if item - item != 0.0:  # NaN or infinity
+                return False
+        elif kind is dict:
+            extend(item.keys())
+            extend(item.values())
+        elif kind is list or kind is tuple:
+            extend(item)
+        elif kind not in _ATOMS:
+            return False  # subclasses and other mappings: let the exact walk decide
+    return True
+
+
 def _unsendable(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """(path, problem) for what no request can carry: a lone surrogate in text (JSON can hold
     one as an escape, UTF-8 cannot) and NaN or infinity (JSON has no such numbers)."""
+    if _clean(value):
+        return
+    yield from _unsendable_walk(value, path)
+
+
+def _unsendable_walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """The exact walk behind ``_unsendable``, naming the path of each problem."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -123,11 +160,11 @@ def _unsendable(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield path, "must be a finite number: NaN and infinity cannot be sent"
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _unsendable(key, path)
-            yield from _unsendable(item, f"{path}.{key}")
+            yield from _unsendable_walk(key, path)
+            yield from _unsendable_walk(item, f"{path}.{key}")
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from _unsendable(item, f"{path}[{index}]")
+            yield from _unsendable_walk(item, f"{path}[{index}]")
 
 
 def _is_empty(value: Any) -> bool:
