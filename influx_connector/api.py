@@ -11,15 +11,16 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import cache
-from .connection import Connection, Result, TestReport
 from .errors import NotFoundError
-from .manifest import load_connector
 from .model import Connector
 from .plugins import PluginHost, default_host
 from .suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from .connection import Connection, Result, TestReport  # noqa: F401
 
 #: Extra folders of operation YAML files, separated like PATH.
 OPERATIONS_ENV = "INFLUX_CONNECTOR_OPERATIONS"
@@ -67,8 +68,14 @@ def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str
     with _cache_lock:
         if key not in _cache:
             name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
-            _cache[key] = cache.cached(name, digest, lambda: load_connector(path, dirs, provided))
+            _cache[key] = cache.cached(name, digest, lambda: _compile(path, dirs, provided))
         return _cache[key]
+
+
+def _compile(path: Path, dirs: tuple[Path, ...], provided: Mapping[str, Iterable[str]]) -> Connector:
+    from .manifest import load_connector  # only when the cache has no compiled copy
+
+    return load_connector(path, dirs, provided)
 
 
 def _inputs(path: Path, dirs: tuple[Path, ...]) -> list[Path]:
@@ -115,10 +122,22 @@ def _find(source_id: str, host: PluginHost) -> Path:
 
 
 def connect(values: Mapping[str, Any], source: str | Path = DEFAULT_SOURCE,
-            extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> Connection:
+            extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> "Connection":
     """A connection with validated values (raises ValidationError naming each bad field)."""
+    from .connection import Connection
+
     host = host or default_host()
     return Connection(load(source, extra_operation_dirs, host), values, host)
+
+
+def __getattr__(name: str) -> Any:
+    # The connection machinery is imported when first used, so listing operations or drawing
+    # forms (the CLI's quick commands) does not pay for it.
+    if name in ("Connection", "Result", "TestReport"):
+        from . import connection
+
+        return getattr(connection, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "list_datasources", "load"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copyreg
 import hashlib
 import io
+import json
 import logging
 import os
 import pickle
@@ -80,26 +81,27 @@ def _dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def cached(name: str, digest: str, build: Callable[[], Any]) -> Any:
+def cached(name: str, digest: str, build: Callable[[], Any], as_json: bool = False) -> Any:
     """The value stored under ``name``/``digest``, or ``build()``'s result, stored for next time.
 
-    Any problem with the cache (unreadable, unwritable, corrupt) is logged and ignored: the
-    value is then simply built.
+    ``as_json`` stores plain data as JSON instead of a pickle. Any problem with the cache
+    (unreadable, unwritable, corrupt) is logged and ignored: the value is then simply built.
     """
     where = folder()
     if where is None:
         return build()
-    entry = where / f"{name}-{digest}.pickle"
+    entry = where / f"{name}-{digest}.{'json' if as_json else 'pickle'}"
     if _trusted(where) and entry.is_file():
         try:
-            return pickle.loads(entry.read_bytes())
+            data = entry.read_bytes()
+            return json.loads(data) if as_json else pickle.loads(data)
         except Exception as exc:  # a corrupt or foreign entry: rebuild it
             log.debug("ignoring the cache entry %s: %s", entry, exc)
     value = build()
     try:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         if _trusted(where):
-            data = _dumps(value)
+            data = json.dumps(value).encode() if as_json else _dumps(value)
             fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -108,7 +110,7 @@ def cached(name: str, digest: str, build: Callable[[], Any]) -> Any:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-            for older in where.glob(f"{name}-*.pickle"):  # earlier versions of the same inputs
+            for older in where.glob(f"{name}-*.{entry.suffix[1:]}"):  # earlier versions of the same inputs
                 if older != entry:
                     older.unlink(missing_ok=True)
     except Exception as exc:

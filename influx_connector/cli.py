@@ -26,19 +26,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import yaml
 
 from . import api, resources
-from .connection import Connection, TestReport
 from .errors import ConnectorError, FieldError, InsecureTLSWarning, ManifestError, ManifestProblem, ValidationError
 from .forms import all_forms, connection_form, operation_form
-from .manifest import load_connector
 from .model import Connector, Operation, Param
 from .plugins import default_host
 from .secrets import Redactor
+
+if TYPE_CHECKING:
+    from .connection import Connection, TestReport
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,8 @@ class Invocation:
         log.debug("connection fields given: %s", ", ".join(sorted(values)) or "none")
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always", InsecureTLSWarning)
+            from .connection import Connection
+
             conn = Connection(connector, values, default_host())
         for warning in said:  # the connection's own warnings, as one line each
             print(f"warning: {warning.message}", file=sys.stderr)
@@ -708,6 +711,8 @@ def cmd_validate(inv: Invocation) -> int:
     extra = [Path(d) for d in inv.options("operations_dir")]
     as_json = inv.option("format") == "json"  # plain lines unless JSON is asked for
     try:
+        from .manifest import load_connector
+
         connector = load_connector(file, extra, default_host().provided_names())
     except ManifestError as exc:
         if as_json:
