@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -69,6 +69,28 @@ def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
         os.chmod(folder, 0o700)
         os.environ["INFLUX_CONNECTOR_CACHE"] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+@pytest.fixture
+def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+    """Start sandboxes for a test; afterwards every answer they gave is checked against the contract.
+
+    Only answers: these tests send malformed requests on purpose. A test that calls paths or
+    methods the contract does not have says so with ``@pytest.mark.off_contract``.
+    """
+    started: list[Sandbox] = []
+
+    def make(**options: Any) -> Sandbox:
+        sb = Sandbox(**options).start()
+        started.append(sb)
+        return sb
+
+    yield make
+    off_contract_ok = request.node.get_closest_marker("off_contract") is not None
+    for sb in started:
+        sb.stop()
+    for sb in started:
+        assert_contract_kept(sb, requests=False, off_contract_ok=off_contract_ok)
 
 
 @pytest.fixture

@@ -26,28 +26,6 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 
 @pytest.fixture
-def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
-    """Start sandboxes for a test; afterwards every answer they gave is checked against the contract.
-
-    Only answers: these tests send malformed requests on purpose. A test that calls paths or
-    methods the contract does not have says so with ``@pytest.mark.off_contract``.
-    """
-    started: list[Sandbox] = []
-
-    def make(**options: Any) -> Sandbox:
-        sb = Sandbox(**options).start()
-        started.append(sb)
-        return sb
-
-    yield make
-    off_contract_ok = request.node.get_closest_marker("off_contract") is not None
-    for sb in started:
-        sb.stop()
-    for sb in started:
-        assert_contract_kept(sb, requests=False, off_contract_ok=off_contract_ok)
-
-
-@pytest.fixture
 def sandbox(make_sandbox) -> Sandbox:
     return make_sandbox(extra_tokens=("second-token",))
 

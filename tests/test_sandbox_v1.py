@@ -44,27 +44,15 @@ ODD_VALUES = (
 )
 
 @pytest.fixture
-def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
-    """Sandboxes whose every answer is checked against the contract once the test is done."""
-    started: list[Sandbox] = []
-
-    def make(**options: Any) -> Sandbox:
-        sb = Sandbox(**{"token": TOKEN, **options}).start()
-        started.append(sb)
-        return sb
-
-    yield make
-    off_contract_ok = request.node.get_closest_marker("off_contract") is not None
-    for sb in started:
-        sb.stop()
-    for sb in started:
-        assert_contract_kept(sb, requests=False, off_contract_ok=off_contract_ok)
+def v1_sandbox(make_sandbox) -> Callable[..., Sandbox]:
+    """Sandboxes (answers checked against the contract) that accept this file's token."""
+    return lambda **options: make_sandbox(**{"token": TOKEN, **options})
 
 
 @pytest.fixture
-def sandbox(make_sandbox) -> Sandbox:
+def sandbox(v1_sandbox) -> Sandbox:
     """A sandbox whose bucket db1 (database db1) holds CPU_MEM and ODD_VALUES."""
-    sb = make_sandbox(bucket="db1")
+    sb = v1_sandbox(bucket="db1")
     assert v1_write(sb, CPU_MEM).status_code == 204
     assert v1_write(sb, ODD_VALUES, precision="s").status_code == 204
     return sb
@@ -287,8 +275,8 @@ def test_csv_answers_are_influxdb_1x_answers(sandbox, accept, q, params, expecte
     assert resp.content.decode("utf-8") == expected
 
 
-def test_csv_tags_are_escaped_like_series_keys(make_sandbox):
-    sb = make_sandbox(bucket="db1")
+def test_csv_tags_are_escaped_like_series_keys(v1_sandbox):
+    sb = v1_sandbox(bucket="db1")
     assert v1_write(sb, "weird\\ m,tag\\ k=a\\,b\\=c\\ d,z=1 f=1i 10").status_code == 204
     resp = influxql(sb, 'SELECT * FROM "weird m" GROUP BY *', accept="application/csv")
     assert resp.text == 'name,tags,time,f\nweird m,"tag\\ k=a\\,b\\=c\\ d,z=1",10,1\n'
@@ -489,16 +477,16 @@ def stored(sb: Sandbox, bucket_name: str = "db1") -> list[tuple[str, str, Any, i
     [("n", 2), ("ns", 2), ("u", 2_000), ("us", 2_000), ("ms", 2_000_000), ("s", 2_000_000_000),
      ("m", 120_000_000_000), ("h", 7_200_000_000_000), (None, 2), ("xx", 2)],
 )
-def test_write_precision(make_sandbox, precision, time_ns):
+def test_write_precision(v1_sandbox, precision, time_ns):
     # 1.6.7 reads us (and any unknown unit) as ns; the sandbox, like 2.x's parser, reads us as µs.
-    sb = make_sandbox(bucket="db1")
+    sb = v1_sandbox(bucket="db1")
     params = {"precision": precision} if precision else {}
     assert v1_write(sb, "p v=1 2", **params).status_code == 204
     assert stored(sb) == [("p", "v", 1.0, time_ns)]
 
 
-def test_write_then_query_round_trip(make_sandbox):
-    sb = make_sandbox(bucket="db1")
+def test_write_then_query_round_trip(v1_sandbox):
+    sb = v1_sandbox(bucket="db1")
     resp = v1_write(sb, "cpu,host=a usage=0.5 1700000000", precision="s")
     assert resp.status_code == 204
     assert resp.content == b""
@@ -506,8 +494,8 @@ def test_write_then_query_round_trip(make_sandbox):
         '{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","usage"],"values":[[1700000000,0.5]]}]}]}\n')
 
 
-def test_gzip_write(make_sandbox):
-    sb = make_sandbox(bucket="db1")
+def test_gzip_write(v1_sandbox):
+    sb = v1_sandbox(bucket="db1")
     resp = v1_write(sb, gzip.compress(b"g v=1 1\ng v=2 2"), headers={"Content-Encoding": "gzip"})
     assert resp.status_code == 204
     assert stored(sb) == [("g", "v", 1.0, 1), ("g", "v", 2.0, 2)]
@@ -515,8 +503,8 @@ def test_gzip_write(make_sandbox):
     assert_error(resp, 400, "invalid", "unable to read data: gzip: invalid header")
 
 
-def test_database_and_retention_policy_map_to_buckets(make_sandbox):
-    sb = make_sandbox(bucket="telegraf")
+def test_database_and_retention_policy_map_to_buckets(v1_sandbox):
+    sb = v1_sandbox(bucket="telegraf")
     sb.store.add_bucket(sb.org.id, "telegraf/weekly")
     sb.store.add_bucket(sb.org.id, "metrics/autogen")
     assert v1_write(sb, "m v=1 1", db="telegraf").status_code == 204
@@ -543,10 +531,10 @@ def test_write_without_a_database_is_400(sandbox):
     assert_error(resp, 400, "invalid", "database is required")
 
 
-def test_a_bad_line_rejects_the_whole_batch(make_sandbox):
+def test_a_bad_line_rejects_the_whole_batch(v1_sandbox):
     # All or nothing, like /api/v2/write and InfluxDB 2.x (1.6.7 writes the good lines and
     # answers 400 "partial write: unable to parse 'm v= 2': missing field value dropped=0").
-    sb = make_sandbox(bucket="db1")
+    sb = v1_sandbox(bucket="db1")
     resp = v1_write(sb, "m v=1 1\nm v= 2\nbad\nm v=3 3")
     assert_error(resp, 400, "invalid",
                  "unable to parse 'm v= 2': missing field value\nunable to parse 'bad': missing fields")
@@ -558,8 +546,8 @@ def test_empty_write_is_400(sandbox):
     assert_error(v1_write(sandbox, ""), 400, "invalid", "writing requires points")
 
 
-def test_a_field_type_conflict_is_a_partial_write(make_sandbox):
-    sb = make_sandbox(bucket="db1")
+def test_a_field_type_conflict_is_a_partial_write(v1_sandbox):
+    sb = v1_sandbox(bucket="db1")
     assert v1_write(sb, "m v=1 1").status_code == 204
     resp = v1_write(sb, 'm v="s" 5\nm v=2 6')
     assert_error(resp, 422, "unprocessable entity",
@@ -568,8 +556,8 @@ def test_a_field_type_conflict_is_a_partial_write(make_sandbox):
     assert [p[2] for p in stored(sb)] == [1.0, 2.0]
 
 
-def test_a_too_large_write_is_413(make_sandbox):
-    sb = make_sandbox(bucket="db1", max_body_bytes=64)
+def test_a_too_large_write_is_413(v1_sandbox):
+    sb = v1_sandbox(bucket="db1", max_body_bytes=64)
     assert_error(v1_write(sb, "m v=1 1\n" * 20), 413, "request too large", "unable to read data: points batch is too large")
 
 

@@ -583,12 +583,16 @@ class _Decoder:
         block.rows_seen = True
         current = self.current
         if current is None or current.table != table_id or current.result != result:
-            if current is not None:
-                yield _END
-            group_key = {name: row[name] for name in block.group_names}
-            current = self.current = Table(result, table_id, block.columns, group_key)
-            yield current
+            yield from self._new_table(block, row, result, table_id)
         yield row
+
+    def _new_table(self, block: _Block, row: dict[str, Any], result: str, table_id: int) -> Iterator[Event]:
+        """End the current table, if any, and start the one ``row`` belongs to."""
+        if self.current is not None:
+            yield _END
+        group_key = {name: row[name] for name in block.group_names}
+        self.current = Table(result, table_id, block.columns, group_key)
+        yield self.current
 
     def _identify(self, block: _Block, row: dict[str, Any], line: int) -> tuple[str, int]:
         """Result name and table id of a row; both are also written back into the row."""
@@ -1142,11 +1146,7 @@ class _FastDecoder(_Decoder):
         result, table_id = str(row["result"]), row["table"]
         current = self.current
         if current is None or current.table != table_id or current.result != result:
-            if current is not None:
-                yield _END
-            group_key = {name: row[name] for name in block.group_names}
-            current = self.current = Table(result, table_id, block.columns, group_key)
-            yield current
+            yield from self._new_table(block, row, result, table_id)
         yield rows
 
 

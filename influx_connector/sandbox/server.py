@@ -818,17 +818,7 @@ class Api:
         bucket = self.store.find_bucket(bucket_ref, org.id)
         if bucket is None:
             raise not_found(f'bucket "{bucket_ref}" not found')
-        text = self._write_body(req)
-        now_ns = time.time_ns()
-        points, errors = lineproto.parse_points(text, precision=precision, default_time_ns=now_ns)
-        if errors:
-            raise invalid("\n".join(errors))
-        if not points:
-            raise invalid("writing requires points")
-        dropped, reason = self._store_points(bucket, points, now_ns)
-        if dropped:
-            raise unprocessable(f"failure writing points to database: partial write: {reason} dropped={dropped}")
-        return Reply(204)
+        return self._write_points(req, bucket, precision=precision)
 
     def _request_org(self, req: Request, on_missing: Callable[[str, bool], Problem]) -> Org:
         """The org a write or query names; ``orgID`` wins over ``org`` when both are given."""
@@ -933,10 +923,13 @@ class Api:
         except dbrp.DbrpError as exc:
             shown = f'"{exc.name}"' if exc.kind == "database" else exc.name
             raise not_found(f"{exc.kind} not found: {shown}") from None
-        multiplier = V1_PRECISION_NS.get(req.param("precision") or "ns", 1)
+        return self._write_points(req, bucket, multiplier=V1_PRECISION_NS.get(req.param("precision") or "ns", 1))
+
+    def _write_points(self, req: Request, bucket: Bucket, **units: Any) -> Reply:
+        """Parse the body's line protocol (all or nothing) and store it: the part both writes share."""
         text = self._write_body(req)
         now_ns = time.time_ns()
-        points, errors = lineproto.parse_points(text, multiplier=multiplier, default_time_ns=now_ns)
+        points, errors = lineproto.parse_points(text, default_time_ns=now_ns, **units)
         if errors:
             raise invalid("\n".join(errors))
         if not points:
