@@ -80,6 +80,10 @@ def influx_connector_error_details(status: int, code: Any, message: Any, body: A
 
     Called for every error answer; the mappings of all plugins are merged into
     ``APIError.details``. InfluxDB's plugin lists the rejected lines of a write here.
+
+    ``partial_write: True`` tells the engine that the server kept part of the body: a write
+    sent in batches then goes on with the next batch and reports every partial one at the end
+    (``rejected_lines``, a list, is gathered across batches); any other error stops it.
     """
 
 
