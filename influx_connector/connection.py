@@ -84,7 +84,11 @@ class Connection:
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
-        self._contexts: tuple[RenderContext, RenderContext] | None = None
+        # Everything rendering needs from the connection, worked out once: none of it changes.
+        common = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
+                      encoders=self.host.table("encoders"), redactor=self.redactor,
+                      base=base_url(connector, self.values), headers=connection_headers(connector, self.values))
+        self._contexts = (RenderContext(**common), RenderContext(**common, resolve=self._resolve))
         if not verify and self.base_url.startswith("https:"):
             text = (f"TLS certificate verification is off for {self.redactor.mask(self.base_url)}: "
                     "anyone on the network path can read and change this connection's traffic")
@@ -106,7 +110,7 @@ class Connection:
 
     @property
     def base_url(self) -> str:
-        return base_url(self.connector, self.values)
+        return self._contexts[0].base or ""
 
     # --- the pipeline ---------------------------------------------------------------------
 
@@ -117,11 +121,6 @@ class Connection:
         return op, checked
 
     def _context(self, resolve: bool) -> RenderContext:
-        if self._contexts is None:  # worked out once: nothing in it changes while the connection lives
-            common = dict(connector=self.connector, conn=self.values, rules=self.host.table("rules"),
-                          encoders=self.host.table("encoders"), redactor=self.redactor, base=self.base_url,
-                          headers=connection_headers(self.connector, self.values))
-            self._contexts = (RenderContext(**common), RenderContext(**common, resolve=self._resolve))
         return self._contexts[resolve]
 
     def render(self, op_id: str, params: Mapping[str, Any] | None = None) -> Request:
@@ -292,10 +291,11 @@ class Connection:
         assert plan is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() != "content-encoding"}
         queue = deque(plan.ranges())
-        done = sent_bytes = batches = 0
-        compressed_any = False
+        done = 0
+        summary = {**request.summary, "sent_bytes": 0, "compressed": False, "batches": 0}
         partial: list[tuple[int, int, APIError]] = []
-        last: requests.Response | None = None
+        data: Any = None
+        status = 0
         while queue:
             first, end = queue.popleft()
             raw, body, compressed = plan.body(first, end)
@@ -305,32 +305,27 @@ class Connection:
                 response.close()
                 middle = (first + end) // 2
                 queue.extendleft([(middle, end), (first, middle)])
-                tally.splits += 1
+                summary["splits"] = summary.get("splits", 0) + 1
                 continue
+            # The totals with this batch counted: what the codec reports after the last one.
+            after = {**summary, "sent_bytes": summary["sent_bytes"] + len(body), "batches": summary["batches"] + 1,
+                     "compressed": summary["compressed"] or compressed}
             try:
-                decode_response(self.connector, op, params, {}, response, self.host, self.redactor)
+                data = decode_response(self.connector, op, params, after, response, self.host, self.redactor)
             except APIError as exc:
                 if not exc.details.get("partial_write"):
                     raise _unwritten(exc, done, first, end, plan.records)
                 partial.append((first, end, exc))
             finally:
                 response.close()
-            last = response
+            status, summary = response.status_code, after
             done += end - first
-            sent_bytes += len(body)
-            compressed_any = compressed_any or compressed
-            batches += 1
             if progress is not None:
-                progress({"records": done, "records_total": plan.records, "batches": batches,
-                          "bytes": sent_bytes})
-        summary = {**request.summary, "sent_bytes": sent_bytes, "compressed": compressed_any, "batches": batches}
-        if tally.splits:
-            summary["splits"] = tally.splits
+                progress({"records": done, "records_total": plan.records, "batches": summary["batches"],
+                          "bytes": summary["sent_bytes"]})
         if partial:
             raise _partial(partial, done, plan.records, op.id)
-        assert last is not None
-        data = decode_response(self.connector, op, params, summary, _Replay(last), self.host, self.redactor)
-        return data, last.status_code, summary
+        return data, status, summary
 
     def _page_url(self, link: str) -> str:
         """Absolute URL of a next link; only links to the same server are followed."""
@@ -465,13 +460,12 @@ def _is_success(op: Operation, status: int) -> bool:
 
 
 class _Tally:
-    """What one call did across its requests: tries, retries, pages and splits."""
+    """What one call did across its requests: tries, retries and pages."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
         self.attempts = 0
         self.pages = 1
-        self.splits = 0
         self.retried: list[dict[str, Any]] = []
         self.current: Attempts | None = None
 
@@ -484,16 +478,6 @@ class _Tally:
         if self.current is not None and (self.attempts > 1 or self.current.stopped):
             exc.gave_up(self.attempts, f"gave up {self.current.summary()}")
         return exc
-
-
-class _Replay:
-    """A finished answer handed to a codec once more, with no body left to read."""
-
-    def __init__(self, response: requests.Response):
-        self.status_code = response.status_code
-        self.headers = response.headers
-        self.content = b""
-        self.encoding = response.encoding
 
 
 def _unwritten(exc: APIError, done: int, first: int, end: int, total: int) -> APIError:
