@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import ROOT, LoopbackServer, interleave, median, report
+from common import ROOT, LoopbackServer, interleave, median, print_profile, report
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -74,12 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                "us", "<=1.1x")
         report("3", "list buckets per call: vs influxdb-client", per_call["connector"], per_call["peer"], "us", "<=1x")
         if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.runcall(ours)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+            print_profile(ours, 20)
         client.close()
         conn.close()
     if len(set(seen.values())) != 1:

@@ -24,7 +24,7 @@ import sys
 from collections import defaultdict
 from typing import Any, Callable
 
-from common import ROOT, interleave, median, report
+from common import ROOT, interleave, median, print_profile, report
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -118,14 +118,7 @@ def same_points(ours: bytes, peers: bytes, sample: int) -> tuple[bool, str]:
 
 
 def profile(records: list[dict[str, Any]]) -> None:
-    import cProfile
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    encode_data(records, precision="ns")
-    profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    print_profile(lambda: encode_data(records, precision="ns"), 12)
 
 
 def main(argv: list[str] | None = None) -> int:

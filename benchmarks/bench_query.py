@@ -31,7 +31,7 @@ import random
 import sys
 from typing import Any, Callable
 
-from common import ROOT, LoopbackServer, interleave, median, report, rss_growth
+from common import ROOT, LoopbackServer, interleave, median, print_profile, report, rss_growth
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -224,12 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         report("1", f"streamed rows, {label}: vs csv module alone", rate["connector"], rate["csv"], "rows/s", ">=0.5x")
 
         if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.runcall(ours)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+            print_profile(ours, 15)
 
         if not args.no_memory:
             growth = {"connector": rss_growth("bench_query:mem_connector_stream", url),

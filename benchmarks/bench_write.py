@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Any
 
-from common import ROOT, LoopbackServer, median, report, timed
+from common import ROOT, LoopbackServer, median, print_profile, report, timed
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -120,12 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if not progress_ok:
             status = 1
         if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.runcall(ours)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+            print_profile(ours, 20)
         client.close()
         conn.close()
     return status

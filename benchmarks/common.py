@@ -125,6 +125,16 @@ HEADER = (f"{'tgt':<4} {'measure':<52} {'connector':>12} {'peer':>12} {'unit':<9
           f"{'goal':<9} verdict")
 
 
+def print_profile(fn: Callable[[], Any], lines: int = 20) -> None:
+    """Run ``fn`` once under cProfile and print where its time went, most first (``--profile``)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(fn)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(lines)
+
+
 def _fmt(value: float) -> str:
     if value == 0:
         return "0"

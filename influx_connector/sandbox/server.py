@@ -231,6 +231,16 @@ def gunzip(body: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
+def query_reply(req: "Request", body: bytes, content_type: str) -> Reply:
+    """A query answer as the real server sends one: chunked, and gzip-compressed for clients that
+    accept it (requests always says it does), so a client's decoding is exercised as in use."""
+    headers = {"Content-Type": content_type}
+    if accepts_gzip(req.header("Accept-Encoding")):
+        body = gzip.compress(body, compresslevel=1)
+        headers["Content-Encoding"] = "gzip"
+    return Reply(200, headers, body, chunked=True)
+
+
 def accepts_gzip(header: str) -> bool:
     """True when an ``Accept-Encoding`` value lists gzip (or ``*``) with a non-zero q-value."""
     for item in header.split(","):
@@ -958,11 +968,7 @@ class Api:
             body, content_type = influxql.to_csv(results, epoch), INFLUXQL_CSV_TYPE
         else:
             body, content_type = influxql.to_json(results, epoch), INFLUXQL_JSON_TYPE
-        headers = {"Content-Type": content_type}
-        if accepts_gzip(req.header("Accept-Encoding")):
-            body = gzip.compress(body, compresslevel=1)
-            headers["Content-Encoding"] = "gzip"
-        return Reply(200, headers, body, chunked=True)
+        return query_reply(req, body, content_type)
 
     @staticmethod
     def _v1_query_params(req: Request) -> dict[str, str]:
@@ -1007,14 +1013,7 @@ class Api:
         )
         if "return-no-content" in req.header("Prefer"):
             return Reply(204)
-        body_bytes = shape_csv(text, dialect).encode("utf-8")
-        headers = {"Content-Type": CSV_TYPE}
-        if accepts_gzip(req.header("Accept-Encoding")):
-            # The real server compresses query answers for clients that accept gzip (requests
-            # always says it does), so a client's decoding is exercised the way it will be in use.
-            body_bytes = gzip.compress(body_bytes, compresslevel=1)
-            headers["Content-Encoding"] = "gzip"
-        return Reply(200, headers, body_bytes, chunked=True)
+        return query_reply(req, shape_csv(text, dialect).encode("utf-8"), CSV_TYPE)
 
     @staticmethod
     def _query_body(req: Request) -> dict[str, Any]:
