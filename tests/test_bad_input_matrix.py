@@ -390,6 +390,18 @@ def header_problems(headers: Mapping[str, str]) -> list[str]:
     return problems
 
 
+def refused_or_well_formed(box: Box, op: Any, params: Mapping[str, Any], field: str) -> Request | None:
+    """Either of the two right outcomes: refused naming ``field`` before anything is sent (None),
+    or rendered to a well-formed request that is valid against the contract (returned)."""
+    try:
+        request = box.conn.render(op.id, params)
+    except ValidationError:
+        refused_before_sending(box, box.conn, op.id, params, field)
+        return None
+    assert_well_formed(op, request)
+    return request
+
+
 def assert_well_formed(op: Any, request: Request, prefix: str = "") -> requests.PreparedRequest:
     """The rendered request is what its declaration says, and valid against the contract."""
     url = urlsplit(request.url)
@@ -526,13 +538,7 @@ def test_integral_float_renders_as_the_integer(box: Box, case: Case) -> None:
 @pytest.mark.parametrize("case", params_for(("int64-overflow",), "op"))
 def test_integer_beyond_int64(box: Box, case: Case) -> None:
     op = CONNECTOR.operations[case.target]
-    params = {**base_params(op, case.field), case.field: case.value}
-    try:
-        request = box.conn.render(op.id, params)
-    except ValidationError:
-        refused_before_sending(box, box.conn, op.id, params, case.field)
-        return
-    assert_well_formed(op, request)
+    refused_or_well_formed(box, op, {**base_params(op, case.field), case.field: case.value}, case.field)
 
 
 @pytest.mark.parametrize("case", params_for(("blank",), "op"))
@@ -562,13 +568,7 @@ def test_blank_text_is_not_given(box: Box, case: Case) -> None:
 @pytest.mark.parametrize("case", params_for(("empty",), "op"))
 def test_empty_list_or_object(box: Box, case: Case) -> None:
     op = CONNECTOR.operations[case.target]
-    params = {**base_params(op, case.field), case.field: case.value}
-    try:
-        request = box.conn.render(op.id, params)
-    except ValidationError:
-        refused_before_sending(box, box.conn, op.id, params, case.field)
-        return
-    assert_well_formed(op, request)
+    refused_or_well_formed(box, op, {**base_params(op, case.field), case.field: case.value}, case.field)
 
 
 @pytest.mark.parametrize("case", params_for(("lone-surrogate", "non-json"), "op"))
@@ -582,26 +582,17 @@ def test_text_that_cannot_be_encoded_is_refused(box: Box, case: Case) -> None:
 @pytest.mark.parametrize("case", params_for(("non-finite",), "op"))
 def test_non_finite_numbers(box: Box, case: Case) -> None:
     op = CONNECTOR.operations[case.target]
-    params = {**base_params(op, case.field), case.field: case.value}
-    try:
-        request = box.conn.render(op.id, params)
-    except ValidationError:
-        refused_before_sending(box, box.conn, op.id, params, case.field)
-        return
-    assert_well_formed(op, request)  # the body must be JSON: NaN and Infinity are not
+    # The body must be JSON, which has no NaN or Infinity.
+    refused_or_well_formed(box, op, {**base_params(op, case.field), case.field: case.value}, case.field)
 
 
 @pytest.mark.parametrize("case", params_for(("path-injection",), "op"))
 def test_path_parameter_injection(box: Box, case: Case) -> None:
     """'../', '%2F', '?' and '#' in a path parameter: refused, or one percent-encoded segment."""
     op = CONNECTOR.operations[case.target]
-    params = {**base_params(op, case.field), case.field: case.value}
-    try:
-        request = box.conn.render(op.id, params)
-    except ValidationError:
-        refused_before_sending(box, box.conn, op.id, params, case.field)
+    request = refused_or_well_formed(box, op, {**base_params(op, case.field), case.field: case.value}, case.field)
+    if request is None:
         return
-    assert_well_formed(op, request)
     index = op.request.path.split("/").index("{" + case.field + "}")
     assert unquote(urlsplit(request.url).path.split("/")[index]) == case.value
 
