@@ -98,13 +98,12 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
 
 @dataclass
 class Attempts:
-    """The tries of one call so far: how many, why each retry happened, how long was waited."""
+    """The tries of one request so far: how many, and why each retry happened."""
 
     policy: RetryPolicy
     started: float = field(default_factory=time.monotonic)
     count: int = 0
     retried: list[dict[str, Any]] = field(default_factory=list)
-    waited: float = 0.0
     #: Why no further try was made, when a retry was wanted but not allowed.
     stopped: str | None = None
 
@@ -131,7 +130,6 @@ class Attempts:
         return wait
 
     def sleep(self, seconds: float) -> None:
-        self.waited += seconds
         time.sleep(seconds)
 
     def summary(self) -> str:
