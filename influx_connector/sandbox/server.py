@@ -49,7 +49,7 @@ CSV_TYPE = "text/csv; charset=utf-8"
 FLUX_MODULE = "influx_connector.sandbox.flux"
 
 #: Paths served without a token, as on the real server.
-PUBLIC_PATHS = frozenset({"/health", "/ping"})
+PUBLIC_PATHS = frozenset({"/health", "/ping", "/ready"})
 #: The v1 compatibility paths, which also take v1 credentials (Basic auth, or ``u``/``p``).
 V1_PATHS = frozenset({"/write", "/query"})
 #: Nanoseconds per timestamp unit for v1 ``/write``; an unknown precision means ns, as on 1.x.
@@ -190,12 +190,18 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise invalid("failed to decode request body: EOF")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+    except ValueError as exc:  # also UnicodeDecodeError and json.JSONDecodeError
         raise invalid(f"failed to decode request body: {exc}") from None
     if not isinstance(data, dict):
         raise invalid("failed to decode request body: expected a JSON object")
     return data
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json module reads NaN and Infinity; JSON, and the real server's decoder, do not
+    # (influxdb-client sends them for float('nan') query parameters).
+    raise ValueError(f"invalid character {constant[0]!r} looking for beginning of value")
 
 
 _JSON_TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "an object", bool: "a boolean"}
@@ -255,6 +261,17 @@ def accepts_gzip(header: str) -> bool:
                 return False
         return True
     return False
+
+
+def go_duration(seconds: float) -> str:
+    """A span written the way Go prints a time.Duration (``14m45.911966424s``, ``2.5ms``)."""
+    ns = max(0, round(seconds * 1e9))
+    if ns < 1_000_000_000:
+        return f"{ns / 1e6:.6f}".rstrip("0").rstrip(".") + "ms" if ns else "0s"
+    hours, rest = divmod(ns, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    secs = f"{rest // 1_000_000_000}.{rest % 1_000_000_000:09d}".rstrip("0").rstrip(".")
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + secs + "s"
 
 
 def too_large() -> Problem:
@@ -526,6 +543,7 @@ def _route(pattern: str, **methods: str) -> Route:
 ROUTES: tuple[Route, ...] = (
     _route(r"/health", GET="health"),
     _route(r"/ping", GET="ping", HEAD="ping"),
+    _route(r"/ready", GET="ready"),
     _route(r"/api/v2/orgs", GET="list_orgs"),
     _route(r"/api/v2/orgs/(?P<org_id>[^/]+)", GET="get_org"),
     _route(r"/api/v2/buckets", GET="list_buckets", POST="create_bucket"),
@@ -555,6 +573,7 @@ class Api:
 
     def __init__(self, sandbox: "Sandbox"):
         self.sandbox = sandbox
+        self.started = (now_rfc3339(), time.monotonic())  # for /ready
 
     @property
     def store(self) -> Store:
@@ -638,6 +657,10 @@ class Api:
 
     def ping(self, req: Request) -> Reply:
         return Reply(204)
+
+    def ready(self, req: Request) -> Reply:
+        started, since = self.started
+        return json_reply(200, {"status": "ready", "started": started, "up": go_duration(time.monotonic() - since)})
 
     # --- orgs ---
 
@@ -1003,13 +1026,16 @@ class Api:
             raise invalid(f"unknown query type: {query_type}")
         dialect = read_dialect(body.get("dialect"))
         params = typed(body, "params", dict)
+        extern = body.get("extern")
+        if params and isinstance(extern, dict) and (extern.get("body") or extern.get("imports")):
+            raise invalid("params and extern cannot be used together")
         now_ns = self._query_now(body.get("now"))
         org = self._request_org(req, on_missing=lambda ref, by_id: invalid(
             "failed to decode request body: organization not found"))
         engine = self._engine()
         text = self._run_engine(
             engine, "run_query", query_text, store=self.store, org=org, now_ns=now_ns, params=params,
-            midstream_error=self.sandbox.midstream_error,
+            extern=extern, midstream_error=self.sandbox.midstream_error,
         )
         if "return-no-content" in req.header("Prefer"):
             return Reply(204)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .aggregates import aggregate, selector
 from .args import Args
+from .conversions import duration_, time_
 from .source import from_, range_
 from .transforms import drop, filter_, group, keep, limit, sort, yield_
 from .values import Builtin, Time
@@ -44,5 +45,7 @@ BUILTINS: dict[str, Builtin] = {
         ),
         Builtin("yield", ("tables", "name"), yield_),
         Builtin("now", (), _now),
+        Builtin("time", ("v",), time_),
+        Builtin("duration", ("v",), duration_),
     )
 }

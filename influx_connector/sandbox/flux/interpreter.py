@@ -12,11 +12,12 @@ from typing import Any
 
 from ..store import Org, Store
 from .args import Args
+from .conversions import duration_from_parts
 from .errors import FluxError
 from .operators import binary, logical, unary
 from .source import UnboundedRead, unbounded_error
 from .table import Stream, Table
-from .timefmt import UNIT_MONTHS, UNIT_NANOS, parse_rfc3339
+from .timefmt import parse_rfc3339
 from .values import Builtin, Duration, Regex, Row, Time, UserFunction, type_name
 
 Node = dict[str, Any]
@@ -71,10 +72,12 @@ class Interpreter:
 
     # --- statements -----------------------------------------------------------------------
 
-    def run(self, file: Node) -> list[tuple[str, list[Table]]]:
+    def run(self, file: Node, predefined: dict[str, Any] | None = None) -> list[tuple[str, list[Table]]]:
+        """Run ``file``; ``predefined`` names (the request's ``extern``) share its package scope."""
         for imp in file["imports"]:
             raise FluxError(f'unsupported import "{imp["path"]["value"]}": the sandbox has no Flux packages')
         scope = Scope(self.globals)
+        scope.names.update(predefined or {})
         for stmt in file["body"]:
             kind = stmt["type"]
             if kind == "VariableAssignment":
@@ -146,14 +149,7 @@ class Interpreter:
             raise FluxError(f"invalid regular expression /{node['value']}/: {exc}") from None
 
     def _eval_DurationLiteral(self, node: Node, scope: Scope) -> Duration:
-        months = nanos = 0
-        for part in node["values"]:
-            unit, magnitude = part["unit"], part["magnitude"]
-            if unit in UNIT_MONTHS:
-                months += magnitude * UNIT_MONTHS[unit]
-            else:
-                nanos += magnitude * UNIT_NANOS[unit]
-        return Duration(months, nanos)
+        return duration_from_parts((part["magnitude"], part["unit"]) for part in node["values"])
 
     def _eval_DateTimeLiteral(self, node: Node, scope: Scope) -> Time:
         return Time(parse_rfc3339(node["value"]))
