@@ -270,3 +270,11 @@ def test_nan_in_any_json_body_is_not_json(make_sandbox) -> None:
                          headers={"Authorization": "Token t", "Content-Type": "application/json"}, timeout=10)
     assert resp.status_code == 400
     assert resp.json()["message"] == "failed to decode request body: invalid character 'N' looking for beginning of value"
+
+
+def test_an_array_of_mixed_types_in_the_query_text_is_refused_too(store: Store) -> None:
+    # The JavaScript client's flux template writes a JS array as it is: ["a", 1] fails type checking.
+    with pytest.raises(FluxError, match=re.escape('["a", 1]: an array\'s elements must all have one type, found int and string')):
+        run(store, 'hosts = ["a", 1]\nfrom(bucket: "demo") |> range(start: 0)', None)
+    assert len(run(store, 'hosts = [["a"], []]\nfrom(bucket: "demo") |> range(start: 0) |> filter(fn: (r) => r.host == hosts[0][0])',
+                   None)) == 2

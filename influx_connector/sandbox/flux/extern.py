@@ -21,7 +21,7 @@ from .conversions import duration_from_parts
 from .errors import FluxError
 from .operators import unary
 from .timefmt import parse_rfc3339
-from .values import Duration, Regex, Time, type_name
+from .values import Duration, Regex, Time, check_one_type
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
@@ -161,11 +161,7 @@ class _File:
 
     def _ArrayExpression(self, node: dict[str, Any], where: str) -> list[Any]:
         values = [self._value(e, f"{where}.elements[{i}]") for i, e in enumerate(_list(node, "elements", where))]
-        shapes = {_shape(v) for v in values}
-        if len(_unify(shapes)) > 1:
-            # Flux arrays hold one type; the real server's type checker refuses a mix.
-            found = " and ".join(sorted({type_name(v) for v in values}))
-            raise FluxError(f"{where}: an array's elements must all have one type, found {found}")
+        check_one_type(values, where + ": ")
         return values
 
     def _ObjectExpression(self, node: dict[str, Any], where: str) -> dict[str, Any]:
@@ -243,21 +239,3 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return {str: "a string", list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
-
-
-def _shape(value: Any) -> Any:
-    """A hashable picture of a value's Flux type; ``None`` inside an array means "empty"."""
-    if isinstance(value, list):
-        inner = _unify({_shape(v) for v in value})
-        return ("array", next(iter(inner)) if len(inner) == 1 else None)
-    if isinstance(value, dict):
-        return ("record", tuple(sorted((k, _shape(v)) for k, v in value.items())))
-    return type_name(value)
-
-
-def _unify(shapes: set[Any]) -> set[Any]:
-    """Drop the shapes of empty arrays when a fuller array shape is present (``[[], [1]]`` is fine)."""
-    empty = ("array", None)
-    if empty in shapes and any(isinstance(s, tuple) and s[0] == "array" and s != empty for s in shapes):
-        return shapes - {empty}
-    return shapes

@@ -18,7 +18,7 @@ from .operators import binary, logical, unary
 from .source import UnboundedRead, unbounded_error
 from .table import Stream, Table
 from .timefmt import parse_rfc3339
-from .values import Builtin, Duration, Regex, Row, Time, UserFunction, type_name
+from .values import Builtin, Duration, Regex, Row, Time, UserFunction, check_one_type, type_name
 
 Node = dict[str, Any]
 
@@ -158,7 +158,9 @@ class Interpreter:
         return self.eval(node["expression"], scope)
 
     def _eval_ArrayExpression(self, node: Node, scope: Scope) -> list[Any]:
-        return [self.eval(e, scope) for e in node["elements"]]
+        values = [self.eval(e, scope) for e in node["elements"]]
+        check_one_type(values, f'{node["location"]["source"]}: ')
+        return values
 
     def _eval_ObjectExpression(self, node: Node, scope: Scope) -> dict[str, Any]:
         record: dict[str, Any] = {}

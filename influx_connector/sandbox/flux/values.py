@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .errors import FluxError
+
 
 
 @dataclass(frozen=True, order=True)
@@ -89,3 +91,27 @@ def type_name(value: Any) -> str:
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
+
+def check_one_type(values: list[Any], where: str = "") -> None:
+    """Refuse an array whose elements differ in type: Flux's type checker does (``["a", 1]``)."""
+    if len(_unify({_shape(v) for v in values})) > 1:
+        found = " and ".join(sorted({type_name(v) for v in values}))
+        raise FluxError(f"{where}an array's elements must all have one type, found {found}")
+
+
+def _shape(value: Any) -> Any:
+    """A hashable picture of a value's Flux type; ``None`` inside an array means "empty"."""
+    if isinstance(value, list):
+        inner = _unify({_shape(v) for v in value})
+        return ("array", next(iter(inner)) if len(inner) == 1 else None)
+    if isinstance(value, dict):
+        return ("record", tuple(sorted((k, _shape(v)) for k, v in value.items())))
+    return type_name(value)
+
+
+def _unify(shapes: set[Any]) -> set[Any]:
+    """Drop the shapes of empty arrays when a fuller array shape is present (``[[], [1]]`` is fine)."""
+    empty = ("array", None)
+    if empty in shapes and any(isinstance(s, tuple) and s[0] == "array" and s != empty for s in shapes):
+        return shapes - {empty}
+    return shapes
