@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import requests
 
 from . import test_end_to_end as e2e
+from .cli_sandbox import cli_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "live-run-token-5e1f"
@@ -31,15 +31,7 @@ def target_tests() -> list[str]:
 
 
 def test_the_end_to_end_suite_runs_against_a_server_named_in_the_environment(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "influx_connector", "sandbox", "--port", "0", "--token", TOKEN, "--org", ORG],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    try:
-        banner = [server.stdout.readline() for _ in range(3)]
-        exports = dict(re.findall(r"(INFLUX_\w+)=(\S+)", banner[1]))
-        assert exports == {"INFLUX_HOST": exports.get("INFLUX_HOST"), "INFLUX_TOKEN": TOKEN, "INFLUX_ORG": ORG}
-        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", exports["INFLUX_HOST"]), banner
-
+    with cli_sandbox(tmp_path, TOKEN, ORG) as exports:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INFLUX_", "PYTEST_"))}
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_end_to_end.py",
@@ -54,8 +46,3 @@ def test_the_end_to_end_suite_runs_against_a_server_named_in_the_environment(tmp
                               headers={"Authorization": f"Token {TOKEN}"}, timeout=10).json()["buckets"]
         left = [b["name"] for b in listed if b["name"].startswith(e2e.E2E_PREFIX)]
         assert left == [], "the live run must delete the buckets it made"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        _out, err = server.communicate(timeout=10)
-    assert server.returncode == 0 and "sandbox stopped" in err
-

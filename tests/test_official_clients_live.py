@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import requests
 
 from . import official_clients
+from .cli_sandbox import cli_sandbox
 from .official_clients import BUCKET_PREFIX, OPT_IN, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,14 +50,7 @@ def test_the_live_target_needs_the_explicit_opt_in() -> None:
 
 
 def test_both_client_suites_run_against_a_server_named_in_the_environment(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "influx_connector", "sandbox", "--port", "0", "--token", TOKEN, "--org", ORG],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    try:
-        banner = [server.stdout.readline() for _ in range(3)]
-        exports = dict(re.findall(r"(INFLUX_\w+)=(\S+)", banner[1]))
-        assert exports.get("INFLUX_TOKEN") == TOKEN and exports.get("INFLUX_ORG") == ORG, banner
-
+    with cli_sandbox(tmp_path, TOKEN, ORG) as exports:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INFLUX_", "PYTEST_"))}
         env.update(exports, **{OPT_IN: "1"})
         run = subprocess.run(
@@ -71,7 +64,3 @@ def test_both_client_suites_run_against_a_server_named_in_the_environment(tmp_pa
         listed = requests.get(exports["INFLUX_HOST"] + "/api/v2/buckets", params={"limit": 100},
                               headers={"Authorization": f"Token {TOKEN}"}, timeout=10).json()["buckets"]
         assert [b["name"] for b in listed if b["name"].startswith(BUCKET_PREFIX)] == []
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=10)
-    assert server.returncode == 0
