@@ -14,6 +14,7 @@ the official OpenAPI contract.
 from __future__ import annotations
 
 import gzip
+import logging
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -87,6 +88,20 @@ class Target:
 
     def __post_init__(self) -> None:
         self._others: list[InfluxDBClient] = []
+
+
+@pytest.fixture(autouse=True)
+def logging_levels_restored() -> Iterator[None]:
+    """Each InfluxDBClient sets the level of the "urllib3" logger and of its own (WARNING unless
+    debug); put them back, so tests that capture debug records afterwards still get them."""
+    def touched() -> list[logging.Logger]:
+        names = ["urllib3", *(n for n in logging.root.manager.loggerDict if n.startswith("influxdb_client"))]
+        return [logging.getLogger(n) for n in names]
+
+    before = {logger.name: logger.level for logger in touched()}
+    yield
+    for logger in touched():
+        logger.setLevel(before.get(logger.name, logging.NOTSET))
 
 
 @pytest.fixture(params=targets())
