@@ -50,6 +50,7 @@ class Target:
     client: InfluxDBClient
     sandbox: Sandbox | None
     made: list[str] = field(default_factory=list)
+    others: list[InfluxDBClient] = field(default_factory=list)  # clients made by connect()
     requests_off_contract: bool = False  # set by a test whose client call sends a body that is not JSON
 
     def new_bucket(self, **options: Any) -> Any:
@@ -62,7 +63,7 @@ class Target:
         """Another client for the same server (closed with the target)."""
         options = {"url": self.server.url, "token": self.server.token, "org": self.server.org, **options}
         client = InfluxDBClient(**options)
-        self._others.append(client)
+        self.others.append(client)
         return client
 
     def query(self, flux: str, **kwargs: Any) -> list[Any]:
@@ -82,12 +83,9 @@ class Target:
             except ApiException as exc:
                 if exc.status != 404:  # the test deleted it itself
                     raise
-        for client in self._others:
+        for client in self.others:
             client.close()
         self.client.close()
-
-    def __post_init__(self) -> None:
-        self._others: list[InfluxDBClient] = []
 
 
 @pytest.fixture(autouse=True)
