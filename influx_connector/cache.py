@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "INFLUX_CONNECTOR_CACHE"
 #: Bumped whenever the compiled model changes shape, so older entries are never read.
-FORMAT = 2
+FORMAT = 3
 
 
 def folder() -> Path | None:

@@ -253,7 +253,7 @@ class Invocation:
     def remember_secrets(self, connector: Connector, values: Mapping[str, Any]) -> None:
         """Mask the connection's secret values in anything this command prints from now on."""
         self.redactor = Redactor.of(
-            [*self.redactor.secrets, *(values.get(name) for name in connector.connection.secret_fields)])
+            [*self.redactor.secrets, *connector.connection.secret_values(values)])
 
     def connect(self) -> Connection:
         connector = self.connector()

@@ -70,7 +70,7 @@ class Connection:
         self.host = host or default_host()
         spec = connector.connection
         # Mask what was given even if it is rejected, so the error itself cannot leak it.
-        self.redactor = Redactor.of((values or {}).get(name) for name in spec.secret_fields)
+        self.redactor = Redactor.of(spec.secret_values(values))
         self.values = inputs.check(spec.fields, values, subject="connection")
         extra = self.values.get(spec.headers_from) if spec.headers_from else None
         framing = [FieldError(f"{spec.headers_from}.{name}", "is set for each request by the HTTP client; remove it")

@@ -5,21 +5,17 @@ draw the forms.
 """
 from __future__ import annotations
 
-import json
 import math
-import re
 import weakref
 from typing import Any, Iterable, Iterator, Mapping
 
 import jsonschema
 
+from . import formats, patterns, textvalues
 from .errors import FieldError, ValidationError
 from .model import Param
 from .suggest import did_you_mean
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
 _TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
                "object": "an object", "array": "a list", "null": "null"}
 
@@ -28,24 +24,35 @@ format_checker = jsonschema.FormatChecker(formats=())
 
 @format_checker.checks("date-time")
 def _is_datetime(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    if not _RFC3339.match(value):
-        return False
-    month, day = int(value[5:7]), int(value[8:10])
-    hour, minute, second = int(value[11:13]), int(value[14:16]), int(value[17:19])
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61
+    return not isinstance(value, str) or formats.is_date_time(value)
 
 
-_validators: "weakref.WeakKeyDictionary[Param, jsonschema.Draft7Validator]" = weakref.WeakKeyDictionary()
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[Any]:
+    """JSON Schema's ``pattern`` with the meaning it has in the browser (see ``patterns``)."""
+    if validator.is_type(instance, "string") and not patterns.search(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _validator(param: Param) -> jsonschema.Draft7Validator:
+#: Draft 7, with patterns read as forms read them: ``$`` is the end of the text, ``\d`` is 0-9.
+SchemaValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+
+_validators: "weakref.WeakKeyDictionary[Param, Any]" = weakref.WeakKeyDictionary()
+_text_rules: "weakref.WeakKeyDictionary[Param, textvalues.TextRule | None]" = weakref.WeakKeyDictionary()
+
+
+def _validator(param: Param) -> Any:
     """The compiled validator of a parameter, built on first use (not on every call)."""
     found = _validators.get(param)
     if found is None:
-        found = _validators[param] = jsonschema.Draft7Validator(dict(param.schema), format_checker=format_checker)
+        found = _validators[param] = SchemaValidator(dict(param.schema), format_checker=format_checker)
     return found
+
+
+def text_rule(param: Param) -> textvalues.TextRule | None:
+    """How a number or boolean field reads text (a host's "8086"), or None for other fields."""
+    if param not in _text_rules:
+        _text_rules[param] = textvalues.text_rule(param.schema)
+    return _text_rules[param]
 
 
 def _path(name: str, parts: Iterable[Any]) -> str:
@@ -91,7 +98,7 @@ def explain(error: jsonschema.ValidationError, messages: Mapping[str, str]) -> s
     if kind == "pattern":
         return f"does not have the expected form (pattern {limit})"
     if kind == "format" and limit == "date-time":
-        return f"must be an RFC3339 date-time such as 2024-01-31T12:00:00Z (got {value!r})"
+        return f"{formats.date_time_problem(value)} (got {value!r})"
     if kind == "additionalProperties":
         return error.message.replace("Additional properties are not allowed", "unknown keys")
     if kind == "required":
@@ -167,8 +174,65 @@ def _unsendable_walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _unsendable_walk(item, f"{path}[{index}]")
 
 
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
+def _is_empty(value: Any, param: Param | None = None) -> bool:
+    """None and blank text count as not given. A field of listed values (an enum) holds one
+    of them or nothing: only "" is nothing there, as in a form's select."""
+    if param is not None and "enum" in param.schema and isinstance(value, str):
+        return value == ""
+    return value is None or (isinstance(value, str) and patterns.is_blank(value))
+
+
+def json_types(param: Param) -> tuple[str, ...]:
+    """The types a JSON-text field's text may decode to: its declared types other than text."""
+    declared = param.schema.get("type")
+    types = declared if isinstance(declared, list) else [declared]
+    return tuple(t for t in types if t and t != "string")
+
+
+def parses_json(param: Param, values: Mapping[str, Any], params: Iterable[Param]) -> bool:
+    """Whether a text value of ``param`` is JSON to decode: always for ``coerce: json``, or only
+    while the parameters named in ``coerce_when`` hold the given values (defaults count)."""
+    if param.coerce != "json":
+        return False
+    by_name = {p.name: p for p in params}
+    for name, wanted in param.coerce_when.items():
+        value = values.get(name)
+        if _is_empty(value):
+            other = by_name.get(name)
+            value = other.default if other is not None and other.has_default else None
+        if value != wanted:
+            return False
+    return True
+
+
+def _decode_json(param: Param, text: str) -> Any:
+    """The value of a JSON-text field; ValueError with a message naming where the text is wrong."""
+    try:
+        value = formats.parse_json(text)
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    allowed = json_types(param)
+    kind = _type_of(value)
+    if kind not in allowed and not (kind == "integer" and "number" in allowed):
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in allowed)
+        raise ValueError(f"must be JSON of {wanted}, not {_TYPE_NAMES.get(kind, kind)}")
+    return value
+
+
+def canonical(params: Iterable[Param], values: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[FieldError]]:
+    """``values`` keyed by declared names: a value given under an alias (a host's own field
+    name) moves to its field; the same field given under two names is an error."""
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    alias_of = {alias: p.name for p in params for alias in p.aliases}
+    for key, value in (values or {}).items():
+        name = alias_of.get(key, key)
+        if name in out:
+            other = next(k for k in (values or {}) if alias_of.get(k, k) == name and k != key)
+            errors.append(FieldError(name, f"is given twice, as '{other}' and as '{key}'"))
+            continue
+        out[name] = value
+    return out, errors
 
 
 def check(
@@ -182,40 +246,49 @@ def check(
     """Validated values with defaults applied; raise ValidationError listing every problem.
 
     ``fallback`` supplies values for parameters declared with ``default_from`` (the connection).
-    Empty text counts as not given, so an untouched form field does not override a default.
+    Blank text counts as not given, so an untouched form field does not override a default.
+    A number or boolean may come as text (``"8086"``, ``"yes"``), as hosts store them.
     """
-    values = dict(values or {})
+    values, errors = canonical(params, values)
     fallback = fallback or {}
-    errors: list[FieldError] = []
     known = {p.name for p in params}
     for name in values:
         if name not in known:
             hint = did_you_mean(name, known)
             errors.append(FieldError(name, f"unknown field{hint}; known fields: {', '.join(sorted(known)) or 'none'}"))
     out: dict[str, Any] = {}
+    given: set[str] = set()  # given or filled in, valid or not: what requires_one_of counts
     emptied: set[str] = set()
     for p in params:
         value = values.get(p.name)
-        if _is_empty(value):
+        if _is_empty(value, p):
             if value is not None:
                 emptied.add(p.name)
             value = None
-        if value is not None and p.coerce == "json" and isinstance(value, str):
+        rule = text_rule(p) if isinstance(value, str) else None
+        if rule is not None:
+            given.add(p.name)
             try:
-                value = json.loads(value)
+                value = rule.convert(value)
             except ValueError as exc:
-                errors.append(FieldError(p.name, f"is not valid JSON: {exc}"))
+                errors.append(FieldError(p.name, f"{exc} (got {value!r})"))
                 continue
-            if not isinstance(value, dict):
-                errors.append(FieldError(p.name, f"must be a JSON object, not {_type_of(value)}"))
+        if value is not None and isinstance(value, str) and parses_json(p, values, params):
+            given.add(p.name)
+            try:
+                value = _decode_json(p, value)
+            except ValueError as exc:
+                errors.append(FieldError(p.name, str(exc)))
                 continue
-        if p.coerce == "json" and isinstance(value, dict) and not value:
-            emptied.add(p.name)  # an empty body says nothing: it counts as not given
+        if p.coerce == "json" and isinstance(value, (dict, list)) and not value:
+            emptied.add(p.name)  # an empty body or list says nothing: it counts as not given
+            given.discard(p.name)
             value = None
         if value is None and p.default_from and not _is_empty(fallback.get(p.default_from)):
             value = fallback[p.default_from]
         if value is None and p.has_default and p.default is not None:
             out[p.name] = p.default  # checked against the field's schema when the manifest was loaded
+            given.add(p.name)
             continue
         if value is None:
             if p.required:
@@ -223,6 +296,7 @@ def check(
                 errors.append(FieldError(p.name, ("must not be empty" if p.name in emptied else "is required")
                                          + (f" (give it{where})" if where else "")))
             continue
+        given.add(p.name)
         value = _whole(value, p.schema)
         validator = _validator(p)
         problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
@@ -230,15 +304,20 @@ def check(
             errors.append(FieldError(_path(p.name, err.absolute_path), explain(err, p.messages)))
         if not problems:
             errors.extend(FieldError(path, message) for path, message in _unsendable(value, p.name))
-        out[p.name] = value
-    flagged = {e.field.split(".")[0].split("[")[0] for e in errors}
-    grouped = {n for g in requires_one_of for n in g}
-    if requires_one_of and not flagged & grouped and not any(all(n in out for n in g) for g in requires_one_of):
-        # Key the error by the first missing field of the alternative that is closest to complete.
-        best = max(requires_one_of, key=lambda g: sum(n in out for n in g) / len(g))
-        missing = next(n for n in best if n not in out)
+        out[p.name] = _canonical_time(value, p.schema)
+    if requires_one_of and not any(all(n in given for n in g) for g in requires_one_of):
+        # The first alternative the input has begun, or else the first one: the same choice
+        # the form's conditions make, so both name the same fields.
+        chosen = next((g for g in requires_one_of if any(n in given for n in g)), requires_one_of[0])
         options = " or ".join("+".join(g) for g in requires_one_of)
-        errors.append(FieldError(missing, f"is required: give {options}"))
+        errors.extend(FieldError(n, f"is required: give {options}") for n in chosen if n not in given)
     if errors:
         raise ValidationError(errors, subject)
     return out
+
+
+def _canonical_time(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A date-time as servers parse it: RFC 3339 allows a lower-case 't' and 'z', Go does not."""
+    if schema.get("format") == "date-time" and isinstance(value, str):
+        return (value[:10] + "T" + value[11:-1] + value[-1].upper()) if len(value) > 11 else value
+    return value

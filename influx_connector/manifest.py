@@ -16,8 +16,9 @@ from typing import Any, Iterable, Mapping
 import jsonschema
 from referencing import Registry, Resource
 
-from . import resources
+from . import patterns, resources
 from .errors import ManifestError, ManifestProblem
+from .inputs import SchemaValidator
 from .model import (
     SCHEMA_KEYWORDS,
     AuthSpec,
@@ -164,6 +165,15 @@ def _check_operation(doc: Located, names: _Names, shared: Mapping[str, Any],
                                         f"'{merged['default_from']}' is not a connection field",
                                         did_you_mean(merged["default_from"], names.fields).strip(" ()") or None))
         _check_param_shape(doc, here, merged, problems)
+        for other, value in (merged.get("coerce_when") or {}).items():
+            decl_other = {**shared.get((declared.get(other) or {}).get("use"), {}), **(declared.get(other) or {})}
+            if other not in params:
+                problems.append(doc.problem(f"{here}/coerce_when/{other}", f"'{other}' is not a parameter",
+                                            did_you_mean(other, params).strip(" ()") or None, at_key=True))
+            elif "enum" in decl_other and value not in decl_other["enum"]:
+                problems.append(doc.problem(f"{here}/coerce_when/{other}",
+                                            f"{value!r} is not one of {other}'s values {decl_other['enum']}"))
+    _check_aliases(doc, "/params", {n: {**shared.get(d.get("use"), {}), **d} for n, d in declared.items()}, problems)
     for i, group in enumerate(data.get("requires_one_of") or []):
         for j, name in enumerate(group):
             if name not in params:
@@ -184,22 +194,56 @@ def _check_param_shape(doc: Located, here: str, decl: Mapping[str, Any], problem
     titles = decl.get("enum_titles")
     if titles is not None and len(titles) != len(decl.get("enum") or []):
         problems.append(doc.problem(f"{here}/enum_titles", "needs one title per enum value"))
-    if "pattern" in decl:
-        try:
-            re.compile(decl["pattern"])
-        except re.error as exc:
-            problems.append(doc.problem(f"{here}/pattern", f"not a valid regular expression: {exc}"))
     schema = {k: decl[k] for k in SCHEMA_KEYWORDS if k in decl}
+    unportable = [doc.problem(where, f"the pattern would not mean the same in a form as here: {problem}")
+                  for where, pattern in _patterns_in(schema, here) for problem in patterns.problems(pattern)]
+    problems.extend(unportable)
     try:
         jsonschema.Draft7Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         problems.append(doc.problem(here, f"not a valid JSON Schema: {exc.message}"))
         return
+    if unportable:
+        return
     # Defaults are checked here, once, so that a call using one need not check it again.
     if decl.get("default") is not None:
-        wrong = next(iter(jsonschema.Draft7Validator(schema).iter_errors(decl["default"])), None)
+        wrong = next(iter(SchemaValidator(schema).iter_errors(decl["default"])), None)
         if wrong is not None:
             problems.append(doc.problem(f"{here}/default", f"the default does not fit the field: {wrong.message}"))
+
+
+# Keywords whose value is a schema, or a mapping or list of schemas, that may hold a pattern.
+_SUBSCHEMAS = {"items": "one-or-list", "additionalProperties": "one", "propertyNames": "one", "properties": "map"}
+
+
+def _patterns_in(schema: Any, where: str) -> Iterable[tuple[str, str]]:
+    """(pointer, pattern) for every ``pattern`` in a parameter's schema, nested ones included."""
+    if not isinstance(schema, Mapping):
+        return
+    if isinstance(schema.get("pattern"), str):
+        yield f"{where}/pattern", schema["pattern"]
+    for key, shape in _SUBSCHEMAS.items():
+        value = schema.get(key)
+        if shape == "map" and isinstance(value, Mapping):
+            for name, sub in value.items():
+                yield from _patterns_in(sub, f"{where}/{key}/{name}")
+        elif shape == "one-or-list" and isinstance(value, list):
+            for i, sub in enumerate(value):
+                yield from _patterns_in(sub, f"{where}/{key}/{i}")
+        else:
+            yield from _patterns_in(value, f"{where}/{key}")
+
+
+def _check_aliases(doc: Located, here: str, params: Mapping[str, Any], problems: list[ManifestProblem]) -> None:
+    """A parameter alias must name nothing else: no other parameter, no other alias."""
+    taken: dict[str, str] = {name: name for name in params}
+    for name, decl in params.items():
+        for i, alias in enumerate(decl.get("aliases") or ()):
+            if alias in taken:
+                what = "a parameter" if taken[alias] == alias else f"an alias of '{taken[alias]}'"
+                problems.append(doc.problem(f"{here}/{name}/aliases/{i}", f"'{alias}' is already {what}"))
+            else:
+                taken[alias] = name
 
 
 # --- compile ----------------------------------------------------------------------------------
@@ -224,7 +268,10 @@ def compile_param(name: str, decl: Mapping[str, Any]) -> Param:
         language=decl.get("language"),
         placeholder=decl.get("placeholder"),
         help_url=decl.get("help_url"),
+        help_title=decl.get("help_title"),
         advanced=bool(decl.get("advanced", False)),
+        aliases=tuple(decl.get("aliases") or ()),
+        coerce_when=frozen(decl.get("coerce_when") or {}),
     )
 
 
@@ -294,6 +341,7 @@ def compile_operation(doc: Located, shared: Mapping[str, Any]) -> Operation:
         examples=tuple(data.get("examples") or ()),
         source=doc.file,
         input_schema=frozen(input_schema(params, data["title"])),
+        aliases=tuple(data.get("aliases") or ()),
     )
     return op
 
@@ -343,6 +391,7 @@ def _check_connector(doc: Located, names: _Names, problems: list[ManifestProblem
                                             did_you_mean(name, names.fields).strip(" ()") or None))
     for name, decl in conn["fields"].items():
         _check_param_shape(doc, f"/connection/fields/{name}", decl, problems)
+    _check_aliases(doc, "/connection/fields", conn["fields"], problems)
     for i, step in enumerate(doc.data.get("test") or []):
         if step.get("when") and step["when"] not in names.fields:
             problems.append(doc.problem(f"/test/{i}/when", f"'{step['when']}' is not a connection field"))
@@ -400,8 +449,12 @@ def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
         op_id = odoc.data["id"]
         if op_id in seen:
             problems.append(odoc.problem("/id", f"operation id '{op_id}' is already used by {seen[op_id]}"))
+        for i, alias in enumerate(odoc.data.get("aliases") or ()):
+            if alias in seen or alias == op_id:
+                problems.append(odoc.problem(f"/aliases/{i}", f"'{alias}' is already used by {seen.get(alias, odoc.file)}"))
         if len(problems) == before:
             seen[op_id] = odoc.file
+            seen.update((alias, odoc.file) for alias in odoc.data.get("aliases") or ())
             ops[op_id] = compile_operation(odoc, shared)
     order = list(cdoc.data.get("operation_order") or []) if isinstance(cdoc.data, Mapping) else []
     for i, op_id in enumerate(order):

@@ -41,7 +41,12 @@ class Param:
     language: str | None = None
     placeholder: str | None = None
     help_url: str | None = None
+    help_title: str | None = None
     advanced: bool = False
+    #: Other names the value may be given under (a host's own field names).
+    aliases: tuple[str, ...] = ()
+    #: Parse text as JSON only while these other parameters have these values ({} is always).
+    coerce_when: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class Operation:
     examples: tuple[Mapping[str, Any], ...] = ()
     source: str = ""
     input_schema: Mapping[str, Any] = field(default_factory=dict)
+    #: Other ids the operation may be called by (a host's own operation names).
+    aliases: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -123,6 +130,11 @@ class ConnectionSpec:
     def secret_fields(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.fields if p.secret)
 
+    def secret_values(self, values: Mapping[str, Any] | None) -> list[Any]:
+        """The secret values among connection ``values``, given by field name or by an alias."""
+        values = values or {}
+        return [values.get(name) for p in self.fields if p.secret for name in (p.name, *p.aliases)]
+
 
 @dataclass(frozen=True)
 class Connector:
@@ -137,17 +149,20 @@ class Connector:
     source: str = ""
 
     def operation(self, op_id: str) -> Operation:
+        """An operation by its id or by one of its aliases."""
         from .errors import NotFoundError
         from .suggest import did_you_mean
 
-        try:
-            return self.operations[op_id]
-        except KeyError:
+        found = self.operations.get(op_id)
+        if found is None:
+            found = next((op for op in self.operations.values() if op_id in op.aliases), None)
+        if found is None:
             hint = did_you_mean(op_id, self.operations)
             raise NotFoundError(
                 f"no operation '{op_id}' in data source '{self.id}'{hint}; "
                 f"known: {', '.join(sorted(self.operations))}"
-            ) from None
+            )
+        return found
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -124,7 +124,7 @@ def test_raw_body_must_be_json(sandbox) -> None:
         assert "is not valid JSON" in caught.value.by_field()["body"][0]
         with pytest.raises(ValidationError) as caught:
             conn.run("create_bucket", {"body": "[1, 2]"})
-        assert caught.value.by_field()["body"] == ["must be a JSON object, not array"]
+        assert caught.value.by_field()["body"] == ["must be JSON of an object, not a list"]
         with pytest.raises(ValidationError) as caught:
             conn.run("update_bucket", {"bucket_id": "0123456789abcdef"})
         assert "give Query" not in str(caught.value) and "body" in str(caught.value)
