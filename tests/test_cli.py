@@ -55,7 +55,7 @@ def test_operations_lists_all_with_titles_and_required(capsys):
     assert by_id["write_data"]["title"] == "Write data"
     assert by_id["list_buckets"]["title"] == "List buckets"
     assert by_id["write_data"]["required"] == ["bucket", "org", "data"]
-    assert by_id["create_bucket"]["requires_one_of"] == [["body"], ["name", "org"]]
+    assert by_id["create_bucket"]["requires_one_of"] == [["name", "org"], ["body"]]
 
 
 def test_operations_table_has_aligned_columns(capsys):
@@ -88,8 +88,8 @@ def test_describe_shows_params_form_and_description(capsys):
     assert params["precision"]["default"] == "ns"
     assert "default" not in params["data"]
     assert set(doc["form"]) == {"schema", "uiSchema"}
-    assert doc["form"]["schema"]["properties"]["precision"]["oneOf"][0] == {"const": "ns", "title": "Nanoseconds"}
-    assert doc["form"]["uiSchema"]["ui:order"] == ["bucket", "org", "precision", "data", "batch_size"]
+    assert doc["form"]["schema"]["properties"]["precision"]["enum"][0] == "ns"
+    assert doc["form"]["uiSchema"]["ui:order"] == ["bucket", "org", "precision", "data_format", "data", "batch_size"]
 
 
 def test_describe_connection_shows_connection_form(capsys):
