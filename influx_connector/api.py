@@ -130,6 +130,48 @@ def connect(values: Mapping[str, Any], source: str | Path = DEFAULT_SOURCE,
     return Connection(load(source, extra_operation_dirs, host), values, host)
 
 
+#: The key of a saved query of the data-source model that names its operation.
+OPERATION_KEY = "operation"
+
+
+def saved_query(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The operation and parameters of a saved query of the Insight² / ToolJet model, whose
+    options name the operation under "operation" beside its fields."""
+    from .errors import FieldError, ValidationError
+
+    params = dict(options)
+    op_id = params.pop(OPERATION_KEY, None)
+    if not isinstance(op_id, str) or not op_id.strip():
+        raise ValidationError([FieldError(OPERATION_KEY, "is required: the id (or alias) of the operation to run")],
+                              "saved query")
+    return op_id, params
+
+
+def run_saved(source_options: Mapping[str, Any], query_options: Mapping[str, Any], *, envelope: bool = False,
+              source: str | Path = DEFAULT_SOURCE, host: PluginHost | None = None) -> Any:
+    """Run a saved query on a saved data source, both as the Insight² / ToolJet model stores them
+    (``{"api_token", "host", "port": "8086", "protocol"}`` and ``{"operation": "write", "body", ...}``).
+
+    Returns the ``Result``, or with ``envelope=True`` the ``{"status": "ok", "data": ...}`` that
+    model's hosts expect. Errors are raised as with ``run``.
+    """
+    op_id, params = saved_query(query_options)
+    with connect(source_options, source, host=host) as conn:
+        result = conn.run(op_id, params)
+    return result.envelope() if envelope else result
+
+
+def failure_envelope(error: Exception) -> dict[str, Any]:
+    """An error as the data-source model's hosts show a failed query: status, message and, for
+    bad input, the messages by field. The text is the connector's own, which shows no secret."""
+    from .errors import ValidationError
+
+    out: dict[str, Any] = {"status": "failed", "message": str(error).split("\n", 1)[0], "description": str(error)}
+    if isinstance(error, ValidationError):
+        out["errors"] = error.by_field()
+    return out
+
+
 def __getattr__(name: str) -> Any:
     # The connection machinery is imported when first used, so listing operations or drawing
     # forms (the CLI's quick commands) does not pay for it.
@@ -140,4 +182,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "list_datasources", "load"]
+__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "failure_envelope", "list_datasources", "load",
+           "run_saved", "saved_query"]

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
-import re
 import signal
 import sys
 import threading
@@ -31,7 +29,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import api, resources
+from . import api, resources, textvalues
 from .errors import ConnectorError, FieldError, InsecureTLSWarning, ManifestError, ManifestProblem, ValidationError
 from .forms import all_forms, connection_form, operation_form
 from .model import Connector, Operation, Param
@@ -60,9 +58,6 @@ ENV_HOST = "INFLUX_HOST"
 DATA_PARAMS = ("data", "body")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -145,7 +140,9 @@ def _subparser(sub: Any, name: str, help_text: str, connects: bool, epilog: str 
 
 
 def _add_param_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("operation", metavar="OP", help="operation id (see 'operations')")
+    parser.add_argument("operation", metavar="OP", nargs="?",
+                        help="operation id or alias (see 'operations'); may be left out when --params-json "
+                             "holds a saved query with an 'operation' key")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="operation parameter; the text is converted to the parameter's type (repeatable)")
     parser.add_argument("--params-json", metavar="JSON",
@@ -183,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_param_arguments(run)
     run.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                      help="a progress bar on stderr for writes sent in batches (auto: when stderr is a terminal)")
+    run.add_argument("--envelope", action="store_true",
+                     help='print {"status": "ok", "data": ...} as Insight²/ToolJet hosts expect; a failure '
+                          'prints {"status": "failed", ...} and exits with its usual code')
 
     render = _subparser(sub, "render", "show the request an operation would send (nothing is sent)",
                         connects=True)
@@ -380,40 +380,14 @@ def connection_values(inv: Invocation, environ: Mapping[str, str]) -> dict[str, 
 
 
 def param_types(op: Operation, name: str) -> list[str]:
-    """The JSON types a parameter declares, [] when it declares none (or is unknown)."""
+    """The JSON types a parameter declares (by its name or an alias), [] when it declares none
+    (or is unknown)."""
+    name = next((p.name for p in op.params if name in p.aliases), name)
     prop = (op.input_schema.get("properties") or {}).get(name) or {}
     declared = prop.get("type")
     if declared is None:
         return []
     return [declared] if isinstance(declared, str) else list(declared)
-
-
-def _to_integer(text: str) -> int:
-    if not _INTEGER.match(text.strip()):
-        raise ValueError("must be a whole number")
-    return int(text.strip())
-
-
-def _to_number(text: str) -> int | float:
-    if _INTEGER.match(text.strip()):
-        # Kept whole so it reaches a query string as "5", not "5.0".
-        return int(text.strip())
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-def _to_boolean(text: str) -> bool:
-    word = text.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise ValueError("must be true or false (also yes/no, 1/0)")
 
 
 def _to_json(text: str, kind: str) -> Any:
@@ -427,7 +401,8 @@ def _to_json(text: str, kind: str) -> Any:
     return value
 
 
-_CONVERTERS = {"integer": _to_integer, "number": _to_number, "boolean": _to_boolean,
+# Numbers and true/false as the engine reads a host's text for them (one grammar, one message).
+_CONVERTERS = {**textvalues.CONVERTERS,
                "object": lambda t: _to_json(t, "object"), "array": lambda t: _to_json(t, "array")}
 
 
@@ -501,11 +476,9 @@ def data_value(text: str, types: Sequence[str]) -> Any:
     return text
 
 
-def build_params(op: Operation, ns: argparse.Namespace) -> dict[str, Any]:
-    """Parameters from --params-json, then -p (converted by declared type), then --data."""
-    params: dict[str, Any] = {}
-    if ns.params_json is not None:
-        params.update(_params_json(read_text_argument(ns.params_json, "--params-json")))
+def build_params(op: Operation, ns: argparse.Namespace, from_json: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Parameters from --params-json (already read), then -p (converted by declared type), then --data."""
+    params: dict[str, Any] = dict(from_json or {})
     errors: list[FieldError] = []
     given: set[str] = set()
     for key, text in parse_assignments(ns.param):
@@ -635,6 +608,8 @@ def param_info(p: Param, schema: Mapping[str, Any]) -> dict[str, Any]:
         info["default"] = p.default
     if p.secret:
         info["secret"] = True
+    if p.aliases:
+        info["aliases"] = list(p.aliases)
     if p.description:
         info["description"] = p.description
     return info
@@ -666,6 +641,8 @@ def cmd_describe(inv: Invocation) -> int:
         doc = {"id": op.id, "title": op.title, "description": op.description, "source": op.source,
                "params": [param_info(p, op.input_schema) for p in op.params],
                "form": operation_form(connector, op)}
+        if op.aliases:
+            doc["aliases"] = list(op.aliases)
         if op.requires_one_of:
             doc["requires_one_of"] = [list(g) for g in op.requires_one_of]
     else:
@@ -732,9 +709,20 @@ def cmd_validate(inv: Invocation) -> int:
 
 
 def _operation_and_params(inv: Invocation) -> tuple[Operation, dict[str, Any]]:
-    """The operation and its typed parameters, checked before any connection is made."""
-    op = inv.connector().operation(inv.ns.operation)
-    return op, build_params(op, inv.ns)
+    """The operation and its typed parameters, checked before any connection is made.
+
+    --params-json may hold a saved query of the Insight² / ToolJet model, whose "operation"
+    names the operation (an id or alias); OP may then be left out."""
+    ns = inv.ns
+    from_json = _params_json(read_text_argument(ns.params_json, "--params-json")) if ns.params_json is not None else {}
+    connector = inv.connector()
+    saved = from_json.get(api.OPERATION_KEY)
+    op = connector.operation(ns.operation if ns.operation is not None else api.saved_query(from_json)[0])
+    if saved is not None and op.param(api.OPERATION_KEY) is None:
+        if connector.operation(str(saved)) is not op:
+            raise UsageError(f"OP is '{ns.operation}' but the saved query's operation is '{saved}'")
+        from_json.pop(api.OPERATION_KEY)
+    return op, build_params(op, ns, from_json)
 
 
 class ProgressBar:
@@ -761,6 +749,16 @@ class ProgressBar:
 
 
 def cmd_run(inv: Invocation) -> int:
+    if not inv.ns.envelope:
+        return _run(inv)
+    try:
+        return _run(inv)
+    except ConnectorError as exc:
+        print(inv.redactor.mask(to_json(api.failure_envelope(exc))))
+        raise
+
+
+def _run(inv: Invocation) -> int:
     op, params = _operation_and_params(inv)
     wanted = getattr(inv.ns, "progress", "never")
     bar = ProgressBar(sys.stderr) if wanted == "always" or (wanted == "auto" and sys.stderr.isatty()) else None
@@ -770,7 +768,9 @@ def cmd_run(inv: Invocation) -> int:
         finally:
             if bar is not None:
                 bar.finish()
-    if inv.output_format == "table" and is_flat_rows(result.data):
+    if inv.ns.envelope:
+        emit_json(result.envelope())
+    elif inv.output_format == "table" and is_flat_rows(result.data):
         print(rows_table(result.data))
     else:
         emit_json(result.to_dict())

@@ -42,6 +42,10 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         return {"data": self.data, "status": self.status, "meta": dict(self.meta)}
 
+    def envelope(self) -> dict[str, Any]:
+        """The result as hosts of the Insight² / ToolJet data-source model expect it."""
+        return {"status": "ok", "data": self.data}
+
 
 @dataclass(frozen=True)
 class StepReport:

@@ -16,7 +16,6 @@ from typing import Any, Mapping
 
 import pytest
 
-from influx_connector import inputs
 from influx_connector.model import Param
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,8 +147,8 @@ def corpus(params: tuple[Param, ...], form_schema: Mapping[str, Any], base: Mapp
         if "enum" in p.schema:
             enum = list(p.schema["enum"])
             found.vary(p.name, "enum", [*enum, "nope", str(enum[0]).upper(), f"{enum[0]} ", ""])
-        elif inputs.text_rule(p) is not None:
-            numeric = inputs.text_rule(p).kind != "boolean"
+        elif declared in ("integer", "number", "boolean"):
+            numeric = declared != "boolean"
             found.vary(p.name, "range" if numeric else "boolean",
                        _numbers(p.schema) if numeric else [v for v in BOOLEAN_PROBES if not isinstance(v, str)])
             found.vary(p.name, "host text", HOST_NUMBER_TEXT if numeric else [v for v in BOOLEAN_PROBES if isinstance(v, str)])

@@ -11,12 +11,14 @@ judges the whole corpus.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from influx_connector import api, forms
+from influx_connector import api, forms, patterns
 from influx_connector.errors import ValidationError
 
 from .formcheck import connector_fields, corpus, form_fields, judge_in_node
@@ -56,12 +58,61 @@ def _cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 CASES = list(_cases())
+# Inputs the tests of single defects below read, judged in the same node run.
+START = {"bucket": "b", "stop": "2024-12-31T00:00:00Z"}
+EXTRA: dict[str, tuple[str, dict[str, Any]]] = {
+    "epoch untouched": ("query_influxql", {"db": "telegraf", "q": "SELECT 1"}),
+    "params as text": ("query_data", {"query": "buckets()", "params": '{"v": 1}'}),
+    "params not JSON": ("query_data", {"query": "buckets()", "params": '{"v": }'}),
+    "records not JSON": ("write_data", {"data_format": "json", "data": '[{"measurement": }]'}),
+    "token with a line break": ("connection", {"token": "x" * 8 + "\n", "host": "localhost"}),
+    "host with a line break": ("connection", {"token": TOKEN, "host": "localhost\n"}),
+    "bucket ID with a line break": ("retrieve_bucket", {"bucket_id": "0123456789abcdef\n"}),
+    "offset +05": ("delete_data", {**START, "start": "2024-01-01T00:00:00+05"}),
+    "offset +0530": ("delete_data", {**START, "start": "2024-01-01T00:00:00+0530"}),
+    "ten fraction digits": ("delete_data", {**START, "start": "2024-01-01T00:00:00.1234567890Z"}),
+    "February 30": ("delete_data", {**START, "start": "2024-02-30T00:00:00Z"}),
+    "leap second": ("delete_data", {**START, "start": "2016-12-31T23:59:60Z"}),
+    "RFC 3339": ("delete_data", {**START, "start": "2024-02-29T23:59:59.999999999+05:30"}),
+    "blank query": ("query_data", {"query": "   "}),
+    "empty org": ("write_data", {"org": "", "data": "m v=1"}),
+    "empty org, bare connection": ("write_data@bare", {"org": "", "bucket": "b", "data": "m v=1"}),
+    "nothing for a bucket": ("create_bucket", {}),
+    "nothing for a bucket, bare connection": ("create_bucket@bare", {}),
+    "a bucket body": ("create_bucket", {"body": '{"name": "x", "orgID": "0123456789abcdef"}'}),
+    "an empty bucket body": ("create_bucket", {"body": "{}"}),
+    "nothing to update": ("update_bucket", {"bucket_id": "0123456789abcdef"}),
+    "port as text": ("connection", {"token": TOKEN, "host": "localhost", "port": "8086"}),
+    "port as bad text": ("connection", {"token": TOKEN, "host": "localhost", "port": "80a"}),
+    "verify_tls as text": ("connection", {"token": TOKEN, "host": "localhost", "verify_tls": "no"}),
+}
+# A form with a keyword Ajv does not know: the strict compile must refuse it.
+CANARY = {"schema": {"type": "object", "properties": {"a": {"type": "string", "advanced": True}}}, "uiSchema": {}}
 
 
 @pytest.fixture(scope="module")
 def verdicts() -> dict[str, Any]:
     """rjsf's verdicts on every case, from one node process."""
-    return judge_in_node({k: v[2] for k, v in FORMS.items()}, [{"form": k, "data": d} for k, _, d in CASES])
+    forms_ = {**{k: v[2] for k, v in FORMS.items()}, "canary": CANARY}
+    cases = [{"form": k, "data": d} for k, _, d in CASES] + [{"form": k, "data": d} for k, d in EXTRA.values()]
+    return judge_in_node(forms_, cases)
+
+
+def form_verdicts(verdicts: dict[str, Any], label: str) -> list[tuple[str, dict[str, Any]]]:
+    """(how, result) for one EXTRA input: each rjsf version, as loaded and as typed."""
+    index = len(CASES) + list(EXTRA).index(label)
+    out = []
+    for found in verdicts["rjsf"].values():
+        for variant in ("raw", "typed"):
+            out.append((f"rjsf {found['version']} {variant}", found["results"][index][variant]))
+    return out
+
+
+def refused_by_the_form(verdicts: dict[str, Any], label: str) -> set[str]:
+    """The fields every way of judging refuses (and they all refuse the same ones)."""
+    seen = {how: form_fields(r[mode]) for how, r in form_verdicts(verdicts, label) for mode in ("full", "resolved")}
+    assert len({frozenset(v) for v in seen.values()}) == 1, seen
+    return next(iter(seen.values()))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +160,147 @@ def test_the_form_and_the_connector_judge_alike(key: str, verdicts: dict[str, An
 
 
 def test_every_form_compiles_under_ajv_strict_mode(verdicts: dict[str, Any]) -> None:
-    problems = {k: v for k, v in verdicts["strict"]["problems"].items() if v}
-    assert not problems
-    assert set(verdicts["strict"]["problems"]) == set(FORMS)
-    assert verdicts["console"] == []
+    found = dict(verdicts["strict"]["problems"])
+    assert "advanced" in " ".join(found.pop("canary"))  # the check does refuse what strict mode refuses
+    assert set(found) == set(FORMS)
+    assert {k: v for k, v in found.items() if v} == {}
+    assert verdicts["console"] == []  # rjsf's ajv logged nothing (no unknown format, no strict warning)
+
+
+# --- the defects, one by one ------------------------------------------------------------------------
+
+
+def test_nothing_is_preselected_that_the_yaml_does_not_default(verdicts: dict[str, Any]) -> None:
+    """Defect 1: query_influxql's epoch was a oneOf of consts, which rjsf filled with "ns"."""
+    for index, (key, label, _) in enumerate(CASES):
+        if label != "empty":
+            continue
+        target = FORMS[key][0]
+        params = CONNECTOR.connection.fields if target == "connection" else CONNECTOR.operations[target].params
+        declared = {p.name for p in params if p.has_default}
+        for found in verdicts["rjsf"].values():
+            assert set(found["results"][index]["raw"]["formData"]) == declared, (key, found["version"])
+    for how, result in form_verdicts(verdicts, "epoch untouched"):
+        assert "epoch" not in result["formData"] and not result["full"], how
+    form = FORMS["query_influxql"][2]
+    assert form["uiSchema"]["epoch"]["ui:enumNames"][1:] == ["Nanoseconds", "Microseconds", "Milliseconds",
+                                                              "Seconds", "Minutes", "Hours"]
+    assert form["schema"]["properties"]["epoch"]["enum"] == ["", "ns", "u", "ms", "s", "m", "h"]
+    assert all("oneOf" not in json.dumps(f[2]) for f in FORMS.values())
+
+
+def test_query_parameters_are_entered_as_json_text(verdicts: dict[str, Any]) -> None:
+    """Defect 2: params (type object, no properties) rendered as an empty fieldset."""
+    prop = FORMS["query_data"][2]["schema"]["properties"]["params"]
+    assert prop["type"] == "string" and prop["format"] == "json-text"
+    assert FORMS["query_data"][2]["uiSchema"]["params"]["ui:options"]["language"] == "json"
+    assert refused_by_the_form(verdicts, "params as text") == set()
+    assert refused_by_the_form(verdicts, "params not JSON") == {"params"}
+
+
+def test_the_write_form_says_which_format_its_data_holds(verdicts: dict[str, Any]) -> None:
+    """Defect 3: JSON typed into the data field went out as line protocol."""
+    form = FORMS["write_data"][2]
+    assert form["schema"]["properties"]["data_format"]["enum"] == ["line_protocol", "json"]
+    assert form["uiSchema"]["data_format"]["ui:enumNames"] == ["Line protocol", "JSON records"]
+    order = form["uiSchema"]["ui:order"]
+    assert order.index("data_format") < order.index("data")
+    assert refused_by_the_form(verdicts, "records not JSON") == {"data"}
+
+
+def test_secret_header_values_are_masked_in_the_form() -> None:
+    """Defect 4: the connection's extra headers are secrets, but their values showed in clear."""
+    ui = FORMS["connection"][2]["uiSchema"]["headers"]
+    assert ui["additionalProperties"]["ui:widget"] == "password"
+    assert FORMS["connection"][2]["schema"]["properties"]["headers"]["writeOnly"] is True
+
+
+def test_a_trailing_line_break_fails_the_form_too(verdicts: dict[str, Any]) -> None:
+    """Defect 5, the form's side (tests/test_host_inputs.py has the connector's)."""
+    assert refused_by_the_form(verdicts, "token with a line break") == {"token"}
+    assert refused_by_the_form(verdicts, "host with a line break") == {"host"}
+    assert refused_by_the_form(verdicts, "bucket ID with a line break") == {"bucket_id"}
+
+
+@pytest.mark.parametrize(("label", "fields"), [
+    ("offset +05", {"start"}), ("offset +0530", {"start"}), ("ten fraction digits", {"start"}),
+    ("February 30", {"start"}), ("leap second", {"start"}), ("RFC 3339", set()),
+])
+def test_the_form_takes_rfc3339_exactly(verdicts: dict[str, Any], label: str, fields: set[str]) -> None:
+    """Defect 6: ajv-formats' date-time takes +05, +0530 and ten fraction digits."""
+    assert refused_by_the_form(verdicts, label) == fields
+    prop = FORMS["delete_data"][2]["schema"]["properties"]["start"]
+    assert "format" not in prop and prop["pattern"]
+    assert FORMS["delete_data"][2]["uiSchema"]["start"]["ui:widget"] == "date-time"
+
+
+def test_blank_text_and_fields_that_fall_back_to_the_connection(verdicts: dict[str, Any],
+                                                                 connections: dict[str, Any]) -> None:
+    """Defect 7: "   " passed the form and failed the connector; org "" failed the form
+    (minLength) though the connector falls back to the connection's organization."""
+    assert refused_by_the_form(verdicts, "blank query") == {"query"}
+    assert refused_by_the_form(verdicts, "empty org") == set()
+    assert connections["defaults"].render("write_data", EXTRA["empty org"][1]).url.endswith("org=my-org")
+    assert refused_by_the_form(verdicts, "empty org, bare connection") == {"org"}
+    form = FORMS["write_data"][2]
+    org = form["schema"]["properties"]["org"]
+    assert "minLength" not in org and "Uses the connection's default organization when left empty." in org["description"]
+    assert form["uiSchema"]["org"]["ui:options"]["fallback"] == "org"
+    assert "org" not in form["schema"]["required"] and "org" in FORMS["write_data@bare"][2]["schema"]["required"]
+
+
+def test_bucket_forms_need_a_body_or_a_name(verdicts: dict[str, Any]) -> None:
+    """Defect 8: "give body, or name + org" lived only in prose, so {} passed the form."""
+    assert refused_by_the_form(verdicts, "nothing for a bucket") == {"name"}
+    assert refused_by_the_form(verdicts, "nothing for a bucket, bare connection") == {"name", "org"}
+    assert refused_by_the_form(verdicts, "an empty bucket body") == {"name"}
+    assert refused_by_the_form(verdicts, "a bucket body") == set()
+    assert refused_by_the_form(verdicts, "nothing to update") == {"name"}
+    for op in ("create_bucket", "update_bucket"):
+        form = FORMS[op][2]
+        assert form["schema"]["properties"]["body"]["title"] == "Request body (JSON)"
+        assert form["uiSchema"]["ui:order"][-1] == "body"
+        assert "is required: give" in form["uiSchema"]["name"]["ui:options"]["messages"]["required"]
+
+
+def test_forms_put_ordinary_fields_first_and_document_their_options() -> None:
+    """Defect 9: advanced fields came first; custom ui:options were undocumented; the token's
+    help link was plain text; raw regular expressions were the only error text."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Forms for hosts", 1)[1].split("\n## ", 1)[0]
+    used: set[str] = set()
+    for key, (target, _, form) in FORMS.items():
+        ui = form["uiSchema"]
+        advanced = [n for n in ui["ui:order"] if ui.get(n, {}).get("ui:options", {}).get("advanced")]
+        assert ui["ui:order"] == [n for n in ui["ui:order"] if n not in advanced] + advanced, key
+        for name in ui["ui:order"]:
+            used |= set(ui.get(name, {}).get("ui:options", {}))
+    assert used - {"rows", "autocomplete"} <= set(forms.UI_OPTIONS)
+    for option in forms.UI_OPTIONS:
+        assert f"`{option}`" in section, f"ui:options.{option} is not documented in the README"
+    token = FORMS["connection"][2]
+    assert token["uiSchema"]["token"]["ui:enableMarkdownInDescription"] is True
+    assert token["schema"]["properties"]["token"]["description"].endswith(
+        "[How to create a token](https://docs.influxdata.com/influxdb/cloud/security/tokens/create-token/)")
+    host = CONNECTOR.connection.fields[1]
+    assert token["uiSchema"]["host"]["ui:options"]["messages"]["pattern"] == host.messages["pattern"]
+
+
+def test_the_readme_shows_hosts_the_custom_format_the_tests_register() -> None:
+    """The json-text check a host copies from the README is the one the agreement is tested with."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    script = (Path(__file__).resolve().parent / "js" / "form_verdicts.cjs").read_text(encoding="utf-8")
+    blank = f"const BLANK = /^[{patterns.SPACE_CLASS}]*$/u;"
+    assert blank in readme and blank in script
+    for line in ("if (BLANK.test(text)) return true;", "JSON.parse(text);"):
+        assert line in readme and line in script
+    assert set(forms.all_forms(CONNECTOR)["formats"]) == {"json-text"}
+
+
+def test_hosts_text_for_numbers_and_true_false_passes_the_form(verdicts: dict[str, Any]) -> None:
+    """Defect 10, the form's side (tests/test_host_inputs.py has the connector's)."""
+    assert refused_by_the_form(verdicts, "port as text") == set()
+    assert refused_by_the_form(verdicts, "verify_tls as text") == set()
+    assert refused_by_the_form(verdicts, "port as bad text") == {"port"}
+    port = FORMS["connection"][2]["schema"]["properties"]["port"]
+    assert port["type"] == ["integer", "string"]

@@ -21,7 +21,7 @@ _DROPPED = re.compile(r"dropped=(\d+)")
 
 
 def is_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ID.match(value))
+    return isinstance(value, str) and bool(_ID.fullmatch(value))
 
 
 def org_placement(value: Any, keep_org: bool = False) -> dict[str, str]:
