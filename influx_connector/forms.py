@@ -8,7 +8,7 @@ what the engine accepts, no more and no less, as ajv reads it (the validator rjs
 - a number or true/false field also takes text (``"8086"``, ``"yes"``) with a pattern that
   admits exactly what the engine converts, range included (``textvalues``);
 - patterns are the declared ones, which mean the same in both engines (``patterns``); date-times
-  carry RFC 3339 as a pattern beside ``format: date-time`` (``formats``);
+  carry RFC 3339 as a pattern in place of ``format: date-time`` (``formats``);
 - JSON given as text (a raw request body, Flux parameters, records chosen as the write format)
   is a text field with the custom format ``json-text`` and a pattern for its JSON type;
 - "give one of these groups" (``requires_one_of``) is an ``if``/``else`` that rjsf resolves,
@@ -26,9 +26,13 @@ from .inputs import json_types, text_rule
 from .model import Connector, Operation, Param
 
 _TEXT_WIDGETS = ("code", "textarea")
+_TEXT_TYPES = ("integer", "number", "boolean")  # types a host may give as text
 _BLANK = f"^[{patterns.SPACE_CLASS}]*$"
 _JSON_SPACE = "[ \\t\\n\\r]*"
 _EMPTY_OBJECT = f"^{_JSON_SPACE}\\{{{_JSON_SPACE}\\}}{_JSON_SPACE}$"
+_ANY = ".|[\\n\\r\\u2028\\u2029]"  # any one character, in both engines
+_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "an object", "array": "a list"}
 _EMPTY_ARRAY = f"^{_JSON_SPACE}\\[{_JSON_SPACE}\\]{_JSON_SPACE}$"
 
 #: The keys of ``ui:options`` that are not rjsf's own: what each tells a host.
@@ -77,10 +81,6 @@ class _Field:
     def name(self) -> str:
         return self.p.name
 
-    @property
-    def is_text(self) -> bool:
-        return self.prop.get("type") == "string"
-
     def _property(self, prop: dict[str, Any]) -> dict[str, Any]:
         p = self.p
         types = prop.get("type")
@@ -114,11 +114,14 @@ class _Field:
             pieces.append(formats.json_type_pattern(json_types(p)))
             self.messages["format"] = "must be valid JSON"
             self.messages["pattern"] = f"must be JSON of {_json_words(p)}"
-        if self.rule is not None:
-            prop["type"] = [prop["type"], "string"]  # the number itself, or a host's text for it
-            pieces.append(self.rule.pattern)
-            self.messages["pattern"] = self.messages["type"] = self.rule.message
-        text = prop["type"] == "string" or self.rule is not None
+        if prop.get("type") in _TEXT_TYPES:
+            # The number itself, or a host's text for it (blank text, when bounds that are not
+            # whole numbers leave no text rule).
+            prop["type"] = [prop["type"], "string"]
+            pieces.append(self.rule.pattern if self.rule is not None else "(?!)")
+            self.messages["pattern"] = self.messages["type"] = (
+                self.rule.message if self.rule is not None else f"must be {_TYPE_WORDS[wanted]}")
+        text = "string" in prop["type"]
         if text:
             self._blank_rules(prop, pieces)
         if "minLength" in prop and prop["minLength"] <= 1 and not self.required:
@@ -151,9 +154,6 @@ class _Field:
             prop["pattern"] = pattern
 
 
-_ANY = ".|[\\n\\r\\u2028\\u2029]"  # any one character, in both engines
-_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "object": "an object", "array": "a list"}
 
 
 def _json_words(p: Param) -> str:
@@ -246,9 +246,10 @@ def _one_of_groups(op: Operation, fields: Mapping[str, _Field]) -> list[list[str
 def _one_of_condition(groups: list[list[str]], fields: Mapping[str, _Field]) -> dict[str, Any]:
     """While no group is complete, the first group the input has begun (else the first) is
     required: the same choice the engine makes, so both name the same fields."""
-    node: dict[str, Any] = _given(fields, groups[0])
+    first = _given(fields, groups[0])
+    node: dict[str, Any] = first
     for group in reversed(groups):
-        if len(group) > 1:
+        if len(group) > 1 and not (group is groups[0] and node == first):
             begun = {"anyOf": [_given(fields, [n]) for n in group]}
             node = {"if": begun, "then": _given(fields, group), "else": node}
     complete = {"anyOf": [_given(fields, g) for g in groups]} if len(groups) > 1 else _given(fields, groups[0])
@@ -351,6 +352,9 @@ def operation_form(connector: Connector, op: Operation, connection: Mapping[str,
     """An operation's form. With ``connection`` (its values), fields that fall back to an empty
     connection field are required; without it, the connection is taken to fill them."""
     titles = {p.name: p.title.lower() for p in connector.connection.fields}
+    if connection is not None:  # what the connection will hold: its defaults fill what is not given
+        defaults = {p.name: p.default for p in connector.connection.fields if p.has_default}
+        connection = {**defaults, **{k: v for k, v in connection.items() if not _blank(v)}}
     description = op.description
     if op.requires_one_of:
         alternatives = " or ".join(" + ".join(titles_of(op, g)) for g in op.requires_one_of)

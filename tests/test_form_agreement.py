@@ -13,31 +13,48 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from influx_connector import api, forms, patterns
+from influx_connector.connection import Connection
 from influx_connector.errors import ValidationError
 
 from .formcheck import connector_fields, corpus, form_fields, judge_in_node
 from .helpers import TOKEN
 
 CONNECTOR = api.load()
+# A second manifest with the declarations this one does not make (tests/fixtures/formcombos).
+COMBOS = api.load(Path(__file__).resolve().parent / "fixtures" / "formcombos" / "connector.yaml")
 DEFAULTS = {"token": TOKEN, "host": "localhost", "org": "my-org", "bucket": "my-bucket"}
 BARE = {"token": TOKEN, "host": "localhost"}
-CONNECTION_BASE = {"token": TOKEN, "host": "localhost"}
+CONNECTIONS = {CONNECTOR.id: ({"token": TOKEN, "host": "localhost"}, DEFAULTS, BARE),
+               COMBOS.id: ({"key": "k3y0k", "host": "localhost"}, {"key": "k3y0k", "host": "h", "region": "us"},
+                           {"key": "k3y0k", "host": "h", "region": ""})}
 
 
-def _forms() -> dict[str, tuple[str, str | None, dict[str, Any]]]:
-    """key -> (operation id or "connection", connection mode, form)."""
-    out: dict[str, tuple[str, str | None, dict[str, Any]]] = {
-        "connection": ("connection", None, forms.connection_form(CONNECTOR))}
-    for op in CONNECTOR.operations.values():
-        out[op.id] = (op.id, "defaults", forms.operation_form(CONNECTOR, op))
-        if any(p.default_from for p in op.params):
-            out[f"{op.id}@bare"] = (op.id, "bare", forms.operation_form(CONNECTOR, op, connection=BARE))
+@dataclass(frozen=True)
+class Form:
+    connector: Any
+    target: str  # an operation id, or "connection"
+    mode: str | None  # which connection an operation runs on: "defaults" or "bare"
+    form: dict[str, Any]
+
+
+def _forms() -> dict[str, Form]:
+    out: dict[str, Form] = {}
+    for connector in (CONNECTOR, COMBOS):
+        prefix = "" if connector is CONNECTOR else f"{connector.id}:"
+        out[f"{prefix}connection"] = Form(connector, "connection", None, forms.connection_form(connector))
+        for op in connector.operations.values():
+            out[prefix + op.id] = Form(connector, op.id, "defaults", forms.operation_form(connector, op))
+            if any(p.default_from for p in op.params):
+                bare = CONNECTIONS[connector.id][2]
+                out[f"{prefix}{op.id}@bare"] = Form(connector, op.id, "bare",
+                                                     forms.operation_form(connector, op, connection=bare))
     return out
 
 
@@ -45,15 +62,16 @@ FORMS = _forms()
 
 
 def _cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for key, (target, mode, form) in FORMS.items():
-        if target == "connection":
-            spec = CONNECTOR.connection
-            found = corpus(spec.fields, form["schema"], CONNECTION_BASE, skip_text=("ca_bundle",))
+    for key, found in FORMS.items():
+        if found.target == "connection":
+            spec = found.connector.connection
+            cases = corpus(spec.fields, found.form["schema"], CONNECTIONS[found.connector.id][0],
+                           skip_text=("ca_bundle",))
         else:
-            op = CONNECTOR.operations[target]
+            op = found.connector.operations[found.target]
             examples = [e["params"] for e in op.examples]
-            found = corpus(op.params, form["schema"], examples[0], examples, op.requires_one_of)
-        for label, data in found.cases:
+            cases = corpus(op.params, found.form["schema"], examples[0], examples, op.requires_one_of)
+        for label, data in cases.cases:
             yield key, label, data
 
 
@@ -93,7 +111,7 @@ CANARY = {"schema": {"type": "object", "properties": {"a": {"type": "string", "a
 @pytest.fixture(scope="module")
 def verdicts() -> dict[str, Any]:
     """rjsf's verdicts on every case, from one node process."""
-    forms_ = {**{k: v[2] for k, v in FORMS.items()}, "canary": CANARY}
+    forms_ = {**{k: v.form for k, v in FORMS.items()}, "canary": CANARY}
     cases = [{"form": k, "data": d} for k, _, d in CASES] + [{"form": k, "data": d} for k, d in EXTRA.values()]
     return judge_in_node(forms_, cases)
 
@@ -116,26 +134,34 @@ def refused_by_the_form(verdicts: dict[str, Any], label: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def connections() -> Iterator[dict[str, Any]]:
-    with api.connect(DEFAULTS) as defaults, api.connect(BARE) as bare:
-        yield {"defaults": defaults, "bare": bare}
+def connections() -> Iterator[dict[tuple[str, str], Any]]:
+    """A connection per data source, with and without its defaults (org, bucket, region)."""
+    opened = {}
+    for connector in (CONNECTOR, COMBOS):
+        _, defaults, bare = CONNECTIONS[connector.id]
+        opened[(connector.id, "defaults")] = Connection(connector, defaults)
+        opened[(connector.id, "bare")] = Connection(connector, bare)
+    yield opened
+    for conn in opened.values():
+        conn.close()
 
 
-def connector_verdict(key: str, data: dict[str, Any], connections: dict[str, Any]) -> set[str]:
+def connector_verdict(key: str, data: dict[str, Any], connections: dict[tuple[str, str], Any]) -> set[str]:
     """The fields the connector refuses (empty when it accepts)."""
-    target, mode, _ = FORMS[key]
+    found = FORMS[key]
     try:
-        if target == "connection":
-            api.connect(data).close()
+        if found.target == "connection":
+            Connection(found.connector, data).close()
         else:
-            connections[mode].render(target, data)
+            connections[(found.connector.id, found.mode)].render(found.target, data)
     except ValidationError as exc:
         return connector_fields(exc)
     return set()
 
 
 @pytest.mark.parametrize("key", list(FORMS))
-def test_the_form_and_the_connector_judge_alike(key: str, verdicts: dict[str, Any], connections: dict[str, Any]) -> None:
+def test_the_form_and_the_connector_judge_alike(key: str, verdicts: dict[str, Any],
+                                                connections: dict[tuple[str, str], Any]) -> None:
     disagreements: list[str] = []
     judged = Counter()
     for index, (case_key, label, data) in enumerate(CASES):
@@ -155,7 +181,7 @@ def test_the_form_and_the_connector_judge_alike(key: str, verdicts: dict[str, An
                         disagreements.append(f"{label} [{variant}, {mode}, rjsf {found['version']}]: "
                                              f"form {sorted(got) or 'accepts'}, connector {sorted(expected) or 'accepts'}"
                                              f" {[(e['property'], e['name'], e['message']) for e in result[variant][mode]]}")
-    assert judged["accepted"] and (judged["refused"] or not FORMS[key][2]["schema"]["properties"]), judged
+    assert judged["accepted"] and (judged["refused"] or not FORMS[key].form["schema"]["properties"]), judged
     assert not disagreements, f"{len(disagreements)} disagreements:\n" + "\n".join(disagreements[:60])
 
 
@@ -175,32 +201,39 @@ def test_nothing_is_preselected_that_the_yaml_does_not_default(verdicts: dict[st
     for index, (key, label, _) in enumerate(CASES):
         if label != "empty":
             continue
-        target = FORMS[key][0]
-        params = CONNECTOR.connection.fields if target == "connection" else CONNECTOR.operations[target].params
+        found_form = FORMS[key]
+        connector = found_form.connector
+        params = (connector.connection.fields if found_form.target == "connection"
+                  else connector.operations[found_form.target].params)
         declared = {p.name for p in params if p.has_default}
+        # An unticked checkbox is false: rjsf gives a required true/false field that value.
+        unticked = {p.name for p in params if p.required and p.schema.get("type") == "boolean"}
         for found in verdicts["rjsf"].values():
-            assert set(found["results"][index]["raw"]["formData"]) == declared, (key, found["version"])
+            filled = found["results"][index]["raw"]["formData"]
+            # rjsf 5 gives a list field an empty list: nothing, too.
+            assert {k for k, v in filled.items() if v != []} - unticked == declared, (key, found["version"])
+            assert all(filled[name] is False for name in set(filled) & unticked)
     for how, result in form_verdicts(verdicts, "epoch untouched"):
         assert "epoch" not in result["formData"] and not result["full"], how
-    form = FORMS["query_influxql"][2]
+    form = FORMS["query_influxql"].form
     assert form["uiSchema"]["epoch"]["ui:enumNames"][1:] == ["Nanoseconds", "Microseconds", "Milliseconds",
                                                               "Seconds", "Minutes", "Hours"]
     assert form["schema"]["properties"]["epoch"]["enum"] == ["", "ns", "u", "ms", "s", "m", "h"]
-    assert all("oneOf" not in json.dumps(f[2]) for f in FORMS.values())
+    assert all("oneOf" not in json.dumps(f.form) for f in FORMS.values())
 
 
 def test_query_parameters_are_entered_as_json_text(verdicts: dict[str, Any]) -> None:
     """Defect 2: params (type object, no properties) rendered as an empty fieldset."""
-    prop = FORMS["query_data"][2]["schema"]["properties"]["params"]
+    prop = FORMS["query_data"].form["schema"]["properties"]["params"]
     assert prop["type"] == "string" and prop["format"] == "json-text"
-    assert FORMS["query_data"][2]["uiSchema"]["params"]["ui:options"]["language"] == "json"
+    assert FORMS["query_data"].form["uiSchema"]["params"]["ui:options"]["language"] == "json"
     assert refused_by_the_form(verdicts, "params as text") == set()
     assert refused_by_the_form(verdicts, "params not JSON") == {"params"}
 
 
 def test_the_write_form_says_which_format_its_data_holds(verdicts: dict[str, Any]) -> None:
     """Defect 3: JSON typed into the data field went out as line protocol."""
-    form = FORMS["write_data"][2]
+    form = FORMS["write_data"].form
     assert form["schema"]["properties"]["data_format"]["enum"] == ["line_protocol", "json"]
     assert form["uiSchema"]["data_format"]["ui:enumNames"] == ["Line protocol", "JSON records"]
     order = form["uiSchema"]["ui:order"]
@@ -210,9 +243,9 @@ def test_the_write_form_says_which_format_its_data_holds(verdicts: dict[str, Any
 
 def test_secret_header_values_are_masked_in_the_form() -> None:
     """Defect 4: the connection's extra headers are secrets, but their values showed in clear."""
-    ui = FORMS["connection"][2]["uiSchema"]["headers"]
+    ui = FORMS["connection"].form["uiSchema"]["headers"]
     assert ui["additionalProperties"]["ui:widget"] == "password"
-    assert FORMS["connection"][2]["schema"]["properties"]["headers"]["writeOnly"] is True
+    assert FORMS["connection"].form["schema"]["properties"]["headers"]["writeOnly"] is True
 
 
 def test_a_trailing_line_break_fails_the_form_too(verdicts: dict[str, Any]) -> None:
@@ -229,24 +262,24 @@ def test_a_trailing_line_break_fails_the_form_too(verdicts: dict[str, Any]) -> N
 def test_the_form_takes_rfc3339_exactly(verdicts: dict[str, Any], label: str, fields: set[str]) -> None:
     """Defect 6: ajv-formats' date-time takes +05, +0530 and ten fraction digits."""
     assert refused_by_the_form(verdicts, label) == fields
-    prop = FORMS["delete_data"][2]["schema"]["properties"]["start"]
+    prop = FORMS["delete_data"].form["schema"]["properties"]["start"]
     assert "format" not in prop and prop["pattern"]
-    assert FORMS["delete_data"][2]["uiSchema"]["start"]["ui:widget"] == "date-time"
+    assert FORMS["delete_data"].form["uiSchema"]["start"]["ui:widget"] == "date-time"
 
 
 def test_blank_text_and_fields_that_fall_back_to_the_connection(verdicts: dict[str, Any],
-                                                                 connections: dict[str, Any]) -> None:
+                                                                 connections: dict[tuple[str, str], Any]) -> None:
     """Defect 7: "   " passed the form and failed the connector; org "" failed the form
     (minLength) though the connector falls back to the connection's organization."""
     assert refused_by_the_form(verdicts, "blank query") == {"query"}
     assert refused_by_the_form(verdicts, "empty org") == set()
-    assert connections["defaults"].render("write_data", EXTRA["empty org"][1]).url.endswith("org=my-org")
+    assert connections[("influxdb", "defaults")].render("write_data", EXTRA["empty org"][1]).url.endswith("org=my-org")
     assert refused_by_the_form(verdicts, "empty org, bare connection") == {"org"}
-    form = FORMS["write_data"][2]
+    form = FORMS["write_data"].form
     org = form["schema"]["properties"]["org"]
     assert "minLength" not in org and "Uses the connection's default organization when left empty." in org["description"]
     assert form["uiSchema"]["org"]["ui:options"]["fallback"] == "org"
-    assert "org" not in form["schema"]["required"] and "org" in FORMS["write_data@bare"][2]["schema"]["required"]
+    assert "org" not in form["schema"]["required"] and "org" in FORMS["write_data@bare"].form["schema"]["required"]
 
 
 def test_bucket_forms_need_a_body_or_a_name(verdicts: dict[str, Any]) -> None:
@@ -257,7 +290,7 @@ def test_bucket_forms_need_a_body_or_a_name(verdicts: dict[str, Any]) -> None:
     assert refused_by_the_form(verdicts, "a bucket body") == set()
     assert refused_by_the_form(verdicts, "nothing to update") == {"name"}
     for op in ("create_bucket", "update_bucket"):
-        form = FORMS[op][2]
+        form = FORMS[op].form
         assert form["schema"]["properties"]["body"]["title"] == "Request body (JSON)"
         assert form["uiSchema"]["ui:order"][-1] == "body"
         assert "is required: give" in form["uiSchema"]["name"]["ui:options"]["messages"]["required"]
@@ -269,8 +302,8 @@ def test_forms_put_ordinary_fields_first_and_document_their_options() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Forms for hosts", 1)[1].split("\n## ", 1)[0]
     used: set[str] = set()
-    for key, (target, _, form) in FORMS.items():
-        ui = form["uiSchema"]
+    for key, found in FORMS.items():
+        ui = found.form["uiSchema"]
         advanced = [n for n in ui["ui:order"] if ui.get(n, {}).get("ui:options", {}).get("advanced")]
         assert ui["ui:order"] == [n for n in ui["ui:order"] if n not in advanced] + advanced, key
         for name in ui["ui:order"]:
@@ -278,7 +311,7 @@ def test_forms_put_ordinary_fields_first_and_document_their_options() -> None:
     assert used - {"rows", "autocomplete"} <= set(forms.UI_OPTIONS)
     for option in forms.UI_OPTIONS:
         assert f"`{option}`" in section, f"ui:options.{option} is not documented in the README"
-    token = FORMS["connection"][2]
+    token = FORMS["connection"].form
     assert token["uiSchema"]["token"]["ui:enableMarkdownInDescription"] is True
     assert token["schema"]["properties"]["token"]["description"].endswith(
         "[How to create a token](https://docs.influxdata.com/influxdb/cloud/security/tokens/create-token/)")
@@ -302,5 +335,5 @@ def test_hosts_text_for_numbers_and_true_false_passes_the_form(verdicts: dict[st
     assert refused_by_the_form(verdicts, "port as text") == set()
     assert refused_by_the_form(verdicts, "verify_tls as text") == set()
     assert refused_by_the_form(verdicts, "port as bad text") == {"port"}
-    port = FORMS["connection"][2]["schema"]["properties"]["port"]
+    port = FORMS["connection"].form["schema"]["properties"]["port"]
     assert port["type"] == ["integer", "string"]
