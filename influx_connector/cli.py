@@ -582,6 +582,8 @@ def cmd_operations(inv: Invocation) -> int:
     listing = []
     for op in connector.operations.values():
         entry: dict[str, Any] = {"id": op.id, "title": op.title, "required": required_names(op)}
+        if op.aliases:
+            entry["aliases"] = list(op.aliases)
         if op.requires_one_of:
             entry["requires_one_of"] = [list(g) for g in op.requires_one_of]
         listing.append(entry)

@@ -34,7 +34,7 @@ def port_of(sandbox: Sandbox) -> int:
     ({"host": "localhost", "token": TOKEN, "protocol": "ftp"}, "protocol", "must be one of http, https"),
     ({"host": "localhost", "token": TOKEN, "base_path": "influx/"}, "base_path", "must start with '/'"),
     ({"host": "localhost", "token": TOKEN, "timeout": 0}, "timeout", "must be greater than 0"),
-    ({"host": "localhost", "token": TOKEN, "headers": {"X-A": "1\r\nInjected: yes"}}, "headers.X-A", "expected form"),
+    ({"host": "localhost", "token": TOKEN, "headers": {"X-A": "1\r\nInjected: yes"}}, "headers.X-A", "visible ASCII characters"),
     ({"host": "localhost", "token": TOKEN, "hots": "x"}, "hots", "did you mean 'host'"),
 ])
 def test_bad_connection_values_name_the_field(values: dict, field: str, words: str) -> None:

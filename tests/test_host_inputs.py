@@ -71,6 +71,22 @@ def test_patterns_mean_in_python_what_they_mean_in_the_browser() -> None:
     assert patterns.problems(r"\-") and not patterns.problems(r"^[a\-z]$")
 
 
+@pytest.mark.parametrize(("pattern", "words"), [
+    (r"^\w+\Z", "'\\Z' is not portable"), (r"^(?P<n>a)$", "groups are portable"), (r"(?i)^a$", "groups are portable"),
+    (r"^a{2,$", "must be escaped as \\{"), (r"^\-$", "write '-' without the backslash"), (r"^a*+$", "possessive"),
+])
+def test_the_loader_refuses_a_pattern_a_form_would_read_otherwise(tmp_path, pattern: str, words: str) -> None:
+    from influx_connector.errors import ManifestError
+
+    (tmp_path / "probe.yaml").write_text(
+        "id: probe\ntitle: Probe\nparams:\n  x:\n    type: string\n    pattern: '" + pattern + "'\n"
+        "request: {method: GET, path: /x}\nresponse: {codec: json}\n", encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        api.load(extra_operation_dirs=[tmp_path])
+    problem = next(p for p in caught.value.problems if p.file.endswith("probe.yaml"))
+    assert problem.pointer == "/params/x/pattern" and problem.line == 6 and words in problem.message, problem
+
+
 # --- defect 6: date-times are RFC 3339 ---------------------------------------------------------------
 
 

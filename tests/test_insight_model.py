@@ -20,7 +20,7 @@ from influx_connector.errors import ValidationError
 from influx_connector.sandbox import Sandbox
 
 from .conftest import BUCKET, ORG
-from .helpers import TOKEN
+from .helpers import SEED_OPERATIONS, TOKEN
 
 # The eleven operations, in the model's order, by its operation names.
 MODEL_OPERATIONS = ("write", "query_data", "abstract_syntax_tree", "query_suggestions",
@@ -142,3 +142,42 @@ def test_a_field_given_by_its_name_and_its_alias_is_refused(sandbox: Sandbox) ->
     with pytest.raises(ValidationError) as caught:
         api.run_saved(saved_source(sandbox), {"bucket": BUCKET})
     assert set(caught.value.by_field()) == {"operation"}
+
+
+def test_the_model_names_are_declared_in_yaml_and_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    connector = api.load()
+    assert [connector.operation(name).id for name in MODEL_OPERATIONS] == list(SEED_OPERATIONS)
+    assert cli.main(["operations"]) == 0
+    listing = {e["id"]: e for e in json.loads(capsys.readouterr().out)}
+    assert listing["write_data"]["aliases"] == ["write"] and "aliases" not in listing["list_buckets"]
+    assert cli.main(["describe", "write_data"]) == 0
+    params = {p["name"]: p for p in json.loads(capsys.readouterr().out)["params"]}
+    assert params["data"]["aliases"] == ["body"]
+
+
+@pytest.mark.parametrize(("operation", "connector_yaml", "message"), [
+    ("id: second\naliases: [first]\ntitle: Second\nrequest: {method: GET, path: /b}\nresponse: {codec: json}\n",
+     None, "'first' is already used by"),
+    ("id: second\ntitle: Second\nparams:\n  a: {type: string, aliases: [b]}\n  b: {type: string}\n"
+     "request: {method: GET, path: /b}\nresponse: {codec: json}\n", None, "'b' is already a parameter"),
+    ("id: second\ntitle: Second\nparams:\n  a: {type: string, aliases: [c]}\n  b: {type: string, aliases: [c]}\n"
+     "request: {method: GET, path: /b}\nresponse: {codec: json}\n", None, "'c' is already an alias of 'a'"),
+    ("id: second\ntitle: Second\nparams:\n  a: {type: string, aliases: [Bad-Name]}\n"
+     "request: {method: GET, path: /b}\nresponse: {codec: json}\n", None, "does not match"),
+])
+def test_aliases_that_collide_are_manifest_problems(tmp_path: Path, operation: str, connector_yaml: str | None,
+                                                    message: str) -> None:
+    from influx_connector.errors import ManifestError
+    from influx_connector.manifest import load_connector
+    from influx_connector.plugins import default_host
+
+    (tmp_path / "operations").mkdir()
+    (tmp_path / "connector.yaml").write_text(
+        "manifest_version: 1\nid: probe\ntitle: Probe\nconnection:\n  fields:\n    host: {type: string}\n"
+        "  base_url: 'http://{host}'\n", encoding="utf-8")
+    (tmp_path / "operations" / "a_first.yaml").write_text(
+        "id: first\ntitle: First\nrequest: {method: GET, path: /a}\nresponse: {codec: json}\n", encoding="utf-8")
+    (tmp_path / "operations" / "b_second.yaml").write_text(operation, encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_connector(tmp_path / "connector.yaml", (), default_host().provided_names())
+    assert any(message in str(p) and "b_second.yaml:" in str(p) for p in caught.value.problems), caught.value.problems
