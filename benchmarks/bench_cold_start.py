@@ -6,7 +6,9 @@ Wall time of a fresh process, medians of ``--runs`` interleaved runs after one w
   influx_connector operations`` where it is not on PATH), output discarded;
 - ``python3 -c "import yaml, jsonschema, requests, pluggy"``.
 
-The goal is the difference: at most 50 ms.
+The goal is the difference: at most 50 ms with the manifest cache filled (every run but the
+first), and at most 150 ms for the first run after an install, when the data source is compiled
+from YAML and stored (each such run gets an empty cache folder of its own).
 
     python3 benchmarks/bench_cold_start.py [--runs N] [--profile]
 
@@ -19,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from common import ROOT, median, report
@@ -34,10 +37,16 @@ def command() -> list[str]:
 BASELINE = [sys.executable, "-c", "import yaml, jsonschema, requests, pluggy"]
 
 
-def wall(argv: list[str]) -> float:
+def wall(argv: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=ROOT)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=ROOT, env=env)
     return time.perf_counter() - started
+
+
+def first_run(argv: list[str], scratch: str, index: int) -> float:
+    """A run with an empty manifest cache, as right after an install."""
+    folder = os.path.join(scratch, f"cache-{index}")
+    return wall(argv, {**os.environ, "INFLUX_CONNECTOR_CACHE": folder})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,16 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     wall(ours_argv)  # warm the disk cache and the connector's manifest cache
     wall(BASELINE)
     ours: list[float] = []
+    first: list[float] = []
     base: list[float] = []
-    for index in range(args.runs):
-        if index % 2:
-            ours.append(wall(ours_argv))
-            base.append(wall(BASELINE))
-        else:
-            base.append(wall(BASELINE))
-            ours.append(wall(ours_argv))
+    with tempfile.TemporaryDirectory() as scratch:
+        for index in range(args.runs):
+            runs = [lambda: ours.append(wall(ours_argv)), lambda: base.append(wall(BASELINE)),
+                    lambda: first.append(first_run(ours_argv, scratch, index))]
+            for run in runs[index % 3:] + runs[:index % 3]:
+                run()
     report("5", "cold start: `influx-connector operations` vs bare import", median(ours) * 1000, median(base) * 1000,
            "ms", "diff<=50")
+    report("5", "first run after an install (empty cache) vs bare import", median(first) * 1000,
+           median(base) * 1000, "ms", "diff<=150")
     if args.profile:
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "influx_connector", "operations"],
                               capture_output=True, text=True, cwd=ROOT)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import cache
 from .errors import NotFoundError
-from .model import Connector
+from .model import COMPILED_CLASSES, Connector
 from .plugins import PluginHost, default_host
 from .suggest import did_you_mean
 
@@ -68,7 +68,7 @@ def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str
     with _cache_lock:
         if key not in _cache:
             name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
-            _cache[key] = cache.cached(name, digest, lambda: _compile(path, dirs, provided))
+            _cache[key] = cache.cached(name, digest, lambda: _compile(path, dirs, provided), COMPILED_CLASSES)
         return _cache[key]
 
 
@@ -93,24 +93,23 @@ _TOP_LEVEL_ID = re.compile(r"""^id:[ \t]*(["']?)([a-z][a-z0-9_]*)\1[ \t]*(?:#.*)
 
 
 def _declared_id(path: Path) -> str:
-    """The id a connector.yaml declares, read once per file version.
+    """The id a connector.yaml declares.
 
-    A plain top-level ``id: name`` line is read as it is; anything fancier is parsed as YAML.
+    A plain top-level ``id: name`` line is read as it is; anything fancier is parsed as YAML,
+    once per file content.
     """
-    key = (path.resolve(), path.stat().st_mtime)
-    if key not in _ids:
-        text = path.read_text(encoding="utf-8")
-        plain = _TOP_LEVEL_ID.search(text)
-        if plain:
-            _ids[key] = plain.group(2)
-        else:
-            import yaml
+    text = path.read_text(encoding="utf-8")
+    plain = _TOP_LEVEL_ID.search(text)
+    if plain:
+        return plain.group(2)
+    if text not in _ids:
+        import yaml
 
-            _ids[key] = str((yaml.safe_load(text) or {}).get("id"))
-    return _ids[key]
+        _ids[text] = str((yaml.safe_load(text) or {}).get("id"))
+    return _ids[text]
 
 
-_ids: dict[tuple[Path, float], str] = {}
+_ids: dict[str, str] = {}
 
 
 def _find(source_id: str, host: PluginHost) -> Path:

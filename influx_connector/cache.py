@@ -1,33 +1,50 @@
 """A disk cache of compiled data sources, so a new process does not parse and check YAML again.
 
 Loading a data source reads a dozen YAML files and checks each against the authoring schemas,
-which costs far more than the rest of a CLI call. The compiled result is stored, pickled, in a
-per-user cache folder, keyed by the engine's version, the names plugins provide and the path,
-size and modification time of every file that went into it; any change to any of them is a new
-key, so a stale entry is never used. Only a folder owned by the current user and not writable
-by others is read from. ``INFLUX_CONNECTOR_CACHE`` names another folder, or ``off`` turns the
-cache off.
+which costs far more than the rest of a CLI call. The compiled result is stored in a per-user
+cache folder, keyed by a digest of the content of every file that went into it, of the engine's
+own code and schemas, and of the names plugins provide: any change to any of them is a new key,
+so a stale entry is never used.
+
+An entry is plain JSON. Compiled classes are rebuilt by name from an allow-list the caller
+gives, with the constructor's own checks, so an entry can describe a manifest but never name a
+module to import or a function to call. Because a planted entry could still point requests
+somewhere else, entries are only read from, and written to, a folder that this user owns and
+nobody else can write to; the checks are made with ``fstat`` on descriptors opened without
+following symbolic links (the folder first, then the entry inside it), so the folder cannot be
+swapped between the check and the read. ``INFLUX_CONNECTOR_CACHE`` names another folder, or
+``off`` turns the cache off.
 """
 from __future__ import annotations
 
-import copyreg
+import dataclasses
+import datetime
+import functools
 import hashlib
-import io
 import json
 import logging
 import os
-import pickle
+import secrets
 import stat
-import tempfile
+import sys
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "INFLUX_CONNECTOR_CACHE"
-#: Bumped whenever the compiled model changes shape, so older entries are never read.
-FORMAT = 3
+#: Bumped whenever the entry format changes, so older entries are never read.
+FORMAT = 4
+#: No entry is larger than this; a bigger file is not read (what comes from disk is bounded).
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+SUFFIX = ".json"
+
+_PACKAGE = Path(__file__).resolve().parent
+# Descriptor-relative calls (openat, renameat, unlinkat) and O_NOFOLLOW are what make the checks
+# hold; where the platform lacks them the cache is simply not used.
+SUPPORTED = (hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+             and hasattr(os, "geteuid"))
 
 
 def folder() -> Path | None:
@@ -39,80 +56,210 @@ def folder() -> Path | None:
     return Path(base) / "influx-connector"
 
 
-def key(files: Iterable[Path], extra: Iterable[Any]) -> str:
-    """A digest of the inputs: each file's path, size and modification time, and ``extra``."""
-    from . import __version__
+# --- keys ------------------------------------------------------------------------------------------
 
-    digest = hashlib.sha256(f"{FORMAT}|{__version__}".encode())
+
+@functools.lru_cache(maxsize=None)
+def engine_digest(package: Path = _PACKAGE) -> str:
+    """A digest of the engine's modules and the authoring schemas: editing either is a new key."""
+    from . import __version__, resources
+
+    digest = hashlib.sha256(f"{FORMAT}|{__version__}|{sys.version_info[:2]}".encode())
+    for path in (*sorted(package.glob("*.py")), *sorted(resources.schemas_dir().glob("*.json"))):
+        _add_file(digest, path)
+    return digest.hexdigest()
+
+
+def key(files: Iterable[Path], extra: Iterable[Any]) -> str:
+    """A digest of the content of ``files`` (a folder counts by its name), the engine and ``extra``."""
+    digest = hashlib.sha256(engine_digest().encode())
     for item in extra:
         digest.update(b"|" + repr(item).encode())
     for path in files:
-        info = path.stat()
-        digest.update(f"|{path}|{info.st_size}|{info.st_mtime_ns}".encode())
+        if path.is_dir():
+            digest.update(b"|dir|" + os.fsencode(path))
+        else:
+            _add_file(digest, path)
     return digest.hexdigest()[:32]
 
 
-def _trusted(where: Path) -> bool:
-    """Only a folder this user owns and nobody else can write to is read from (pickles run code)."""
+def _add_file(digest: Any, path: Path) -> None:
+    data = path.read_bytes()
+    # Lengths first, so no two different (name, content) lists hash alike.
+    name = os.fsencode(path)
+    digest.update(b"|%d|%s|%d|" % (len(name), name, len(data)))
+    digest.update(data)
+
+
+# --- plain data: what an entry holds ------------------------------------------------------------------
+
+
+class Unstorable(TypeError):
+    """A value holds something plain data cannot describe; it is then not stored."""
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as JSON-ready data, tagging what JSON has no type for.
+
+    Every JSON object in the result is a one-tag wrapper (mapping contents become lists of
+    pairs), so reading back can never mistake data for a tag.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$t": [to_plain(v) for v in value]}
+    if isinstance(value, (dict, MappingProxyType)):
+        pairs = [[to_plain(k), to_plain(v)] for k, v in value.items()]
+        return {"$m" if isinstance(value, MappingProxyType) else "$d": pairs}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [[f.name, to_plain(getattr(value, f.name))] for f in dataclasses.fields(value) if f.init]
+        return {"$c": [type(value).__name__, fields]}
+    if isinstance(value, datetime.datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"$date": value.isoformat()}
+    raise Unstorable(f"cannot store a {type(value).__name__}")
+
+
+def from_plain(text: str | bytes, classes: Mapping[str, type]) -> Any:
+    """Rebuild what ``to_plain`` wrote; only the dataclasses named in ``classes`` are made."""
+
+    def rebuild(obj: dict[str, Any]) -> Any:
+        if len(obj) != 1:
+            raise ValueError("not a cache entry")
+        (tag, body), = obj.items()
+        if tag == "$t":
+            return tuple(body)
+        if tag == "$d":
+            return {_hashable(k): v for k, v in body}
+        if tag == "$m":
+            return MappingProxyType({_hashable(k): v for k, v in body})
+        if tag == "$c":
+            name, fields = body
+            cls = classes.get(name)
+            if cls is None:
+                raise ValueError(f"{name!r} is not a class a cache entry may hold")
+            return cls(**{str(k): v for k, v in fields})
+        if tag == "$dt":
+            return datetime.datetime.fromisoformat(body)
+        if tag == "$date":
+            return datetime.date.fromisoformat(body)
+        raise ValueError(f"unknown tag {tag!r} in a cache entry")
+
+    return json.loads(text, object_hook=rebuild)
+
+
+def _hashable(key: Any) -> Any:
+    if isinstance(key, list):
+        raise ValueError("a list cannot be a mapping key")
+    return key
+
+
+# --- the folder, through descriptors -----------------------------------------------------------------
+
+
+class _Untrusted(OSError):
+    """The folder or entry is not this user's alone."""
+
+
+def _check(fd: int, kind: int) -> os.stat_result:
+    info = os.fstat(fd)
+    if stat.S_IFMT(info.st_mode) != kind:
+        raise _Untrusted("not a folder" if kind == stat.S_IFDIR else "not a regular file")
+    if info.st_uid != os.geteuid():
+        raise _Untrusted(f"owned by uid {info.st_uid}, not by this user")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise _Untrusted("writable by other users")
+    return info
+
+
+def _open_folder(where: Path, create: bool) -> int:
+    """A descriptor of the cache folder itself (never a link to one), checked to be this user's alone."""
+    if create:
+        try:
+            where.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.mkdir(where, 0o700)
+        except FileExistsError:
+            pass
+    fd = os.open(where, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        info = where.stat()
-    except OSError:
-        return False
-    mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    return stat.S_ISDIR(info.st_mode) and mine and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        _check(fd, stat.S_IFDIR)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-def read_only(mapping: dict[str, Any]) -> MappingProxyType:
-    """Rebuilds a read-only mapping when a cache entry is loaded."""
-    return MappingProxyType(mapping)
+def _read(dir_fd: int, name: str) -> bytes:
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+    try:
+        info = _check(fd, stat.S_IFREG)
+        if info.st_size > MAX_ENTRY_BYTES:
+            raise _Untrusted(f"larger than {MAX_ENTRY_BYTES} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
-def _reduce_proxy(proxy: MappingProxyType) -> tuple[Any, ...]:
-    return (read_only, (dict(proxy),))
+def _write(dir_fd: int, name: str, data: bytes, prefix: str) -> None:
+    tmp = f".tmp-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        os.unlink(tmp, dir_fd=dir_fd)
+        raise
+    finally:
+        os.close(fd)
+    for older in os.listdir(dir_fd):  # earlier versions of the same inputs, and pickles of old releases
+        if older.startswith(prefix) and older.endswith((SUFFIX, ".pickle")) and older != name:
+            os.unlink(older, dir_fd=dir_fd)
 
 
-def _dumps(value: Any) -> bytes:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    # Compiled manifests are frozen with read-only mapping proxies, which pickle does not know;
-    # taught here, for this pickler only.
-    pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_proxy}
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
-def cached(name: str, digest: str, build: Callable[[], Any], as_json: bool = False) -> Any:
+def cached(name: str, digest: str, build: Callable[[], Any], classes: Mapping[str, type] = MappingProxyType({})) -> Any:
     """The value stored under ``name``/``digest``, or ``build()``'s result, stored for next time.
 
-    ``as_json`` stores plain data as JSON instead of a pickle. Any problem with the cache
-    (unreadable, unwritable, corrupt) is logged and ignored: the value is then simply built.
+    ``classes`` are the dataclasses an entry may hold, by name. Any problem with the cache
+    (unreadable, unwritable, not this user's, corrupt) is logged and ignored: the value is then
+    simply built.
     """
     where = folder()
-    if where is None:
+    if where is None or not SUPPORTED:
         return build()
-    entry = where / f"{name}-{digest}.{'json' if as_json else 'pickle'}"
-    if _trusted(where) and entry.is_file():
-        try:
-            data = entry.read_bytes()
-            return json.loads(data) if as_json else pickle.loads(data)
-        except Exception as exc:  # a corrupt or foreign entry: rebuild it
-            log.debug("ignoring the cache entry %s: %s", entry, exc)
-    value = build()
+    entry = f"{name}-{digest}{SUFFIX}"
+    header = json.dumps({"format": FORMAT, "key": digest}).encode()
     try:
-        where.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _trusted(where):
-            data = json.dumps(value).encode() if as_json else _dumps(value)
-            fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-")
+        dir_fd: int | None = _open_folder(where, create=False)
+    except FileNotFoundError:
+        dir_fd = None
+    except OSError as exc:
+        log.debug("not using the cache folder %s: %s", where, exc)
+        return build()
+    try:
+        if dir_fd is not None:
             try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, entry)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            for older in where.glob(f"{name}-*.{entry.suffix[1:]}"):  # earlier versions of the same inputs
-                if older != entry:
-                    older.unlink(missing_ok=True)
-    except Exception as exc:
-        log.debug("could not store the cache entry %s: %s", entry, exc)
-    return value
+                first, _, body = _read(dir_fd, entry).partition(b"\n")
+                if first == header:
+                    return from_plain(body, classes)
+                log.debug("ignoring the cache entry %s: made for other inputs", entry)
+            except FileNotFoundError:
+                pass
+            except Exception as exc:  # a corrupt or foreign entry: rebuild it
+                log.debug("ignoring the cache entry %s: %s", entry, exc)
+        value = build()
+        try:
+            data = header + b"\n" + json.dumps(to_plain(value), separators=(",", ":")).encode()
+            if dir_fd is None:
+                dir_fd = _open_folder(where, create=True)
+            _write(dir_fd, entry, data, prefix=f"{name}-")
+        except Exception as exc:
+            log.debug("could not store the cache entry %s in %s: %s", entry, where, exc)
+        return value
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)

@@ -167,3 +167,9 @@ class Connector:
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
+
+
+#: The classes a compiled connector is made of: what a cache entry may rebuild, by name.
+COMPILED_CLASSES: Mapping[str, type] = MappingProxyType({cls.__name__: cls for cls in (
+    Connector, ConnectionSpec, AuthSpec, RetrySpec, Operation, Param, RequestSpec, ResponseSpec, Pagination,
+    TestStep)})

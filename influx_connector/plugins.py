@@ -5,16 +5,19 @@ this loader guards each entry point: a broken plugin is logged and listed in ``f
 the rest still load. ``INFLUX_CONNECTOR_PLUGINS`` (comma-separated names) allows only those
 entry points; ``INFLUX_CONNECTOR_DISABLE_PLUGINS`` blocks the ones named;
 ``INFLUX_CONNECTOR_STRICT_PLUGINS=1`` re-raises load errors, for plugin authors.
+
+Entry points are read from the metadata of the packages installed on the import path, leaving
+out the working folder (see ``plugin_search_path``), so running the command line in a folder
+someone else filled cannot load their plugin.
 """
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
-import sys
-from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
+from importlib.metadata import EntryPoint, distributions
 from typing import Any, Callable, Mapping
 
 import pluggy
@@ -75,17 +78,40 @@ class PluginHost:
         self._tables.clear()
 
 
-def _installed_entry_points() -> list[EntryPoint]:
-    """The group's entry points. Finding them reads the metadata of every installed package
-    (~10 ms), so the list is kept in the cache, keyed by the import path's folders and their
-    modification times: installing or removing a package changes its folder's time."""
-    from . import cache
+def plugin_search_path() -> list[str]:
+    """The folders whose installed packages may provide plugins: the import path without the
+    working folder.
 
-    folders = [p for p in sys.path if p and os.path.isdir(p)]
-    digest = cache.key([Path(p) for p in folders], [ENTRY_POINT_GROUP, sys.version])
-    found = cache.cached("entry-points", digest, as_json=True, build=lambda: [
-        [ep.name, ep.value] for ep in entry_points(group=ENTRY_POINT_GROUP)])
-    return [EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP) for name, value in found]
+    ``python -m`` and ``python -c`` put the working folder first on the import path; a
+    ``*.dist-info`` folder left there (a downloaded archive, an untrusted checkout) would
+    otherwise name a module for this process to import as a plugin.
+    """
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:  # the working folder was removed: nothing to leave out
+        here = None
+    found = []
+    for entry in sys.path:
+        if not isinstance(entry, str) or not entry or not os.path.isabs(entry):
+            continue  # '' and relative entries are the working folder, or below it
+        if here is not None and os.path.realpath(entry) == here:
+            continue
+        found.append(entry)
+    return found
+
+
+def _installed_entry_points() -> list[EntryPoint]:
+    """The group's entry points, from the metadata of the packages installed on the search path
+    (the first package of a name wins, as for imports)."""
+    seen: set[str] = set()
+    found: list[EntryPoint] = []
+    for dist in distributions(path=plugin_search_path()):
+        name = getattr(dist, "_normalized_name", None) or str(dist.metadata["Name"]).lower().replace("-", "_")
+        if name in seen:
+            continue
+        seen.add(name)
+        found.extend(dist.entry_points.select(group=ENTRY_POINT_GROUP))
+    return found
 
 
 def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -> None:

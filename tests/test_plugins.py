@@ -100,3 +100,42 @@ def test_send_middleware_wraps_every_request(sandbox) -> None:
         conn.run("query_suggestions")
     assert middleware.seen == [("list_buckets", 200), ("query_suggestions", 200)]
     assert [r.headers.get("Zap-Trace-Span") for r in sandbox.requests[-2:]] == ["trace-123", "trace-123"]
+
+
+def _planted_plugin(folder: Path, marker: Path) -> None:
+    """A package's metadata and module, as an untrusted folder could hold them: importing the
+    module leaves ``marker`` behind."""
+    (folder / "planted_plugin.py").write_text(f"open({str(marker)!r}, 'w').write('imported')\n")
+    info = folder / "planted_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: planted-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[influx_connector]\nplanted = planted_plugin\n")
+
+
+def test_the_working_folder_is_not_searched_for_plugins(tmp_path: Path) -> None:
+    """``python -m influx_connector`` in a folder someone else filled: its ``*.dist-info`` is not
+    a plugin. The same files in a folder put on the path on purpose are (so the check can fail)."""
+    import os
+    import subprocess
+
+    untrusted, chosen = tmp_path / "downloads", tmp_path / "site"
+    untrusted.mkdir()
+    chosen.mkdir()
+    marker = tmp_path / "imported"
+    _planted_plugin(untrusted, marker)
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "INFLUX_CONNECTOR_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(repo)}
+    for env_name in (plugins.ALLOW_ENV, plugins.BLOCK_ENV, plugins.STRICT_ENV):
+        env.pop(env_name, None)
+    for argv in (["-m", "influx_connector", "operations"], ["-c", "from influx_connector import cli; cli.main(['operations'])"]):
+        done = subprocess.run([sys.executable, *argv], cwd=untrusted, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "list_buckets" in done.stdout
+        assert not marker.exists(), f"python {argv[0]} loaded a plugin from the working folder"
+
+    _planted_plugin(chosen, marker)
+    env["PYTHONPATH"] += os.pathsep + str(chosen)
+    done = subprocess.run([sys.executable, "-m", "influx_connector", "operations"], cwd=untrusted, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert marker.exists(), "a plugin installed on the path was not loaded"
