@@ -15,8 +15,7 @@ def decode_json(response: Any) -> Any:
     try:
         return json.loads(response.content)
     except ValueError as exc:
-        snippet = response.content[:200].decode("utf-8", "replace")
-        raise DecodeError(f"the server's answer is not JSON ({exc}): {snippet!r}") from None
+        raise DecodeError(f"the server's answer is not JSON ({exc})", answer=response.content) from None
 
 
 def decode_text(response: Any) -> str:

@@ -100,7 +100,8 @@ class Connection:
 
     def __repr__(self) -> str:
         secret = self.connector.connection.secret_fields
-        shown = {k: ("****" if k in secret else v) for k, v in self.values.items()}
+        # Also shown for a connection whose values were refused (a traceback's locals show it).
+        shown = {k: ("****" if k in secret else v) for k, v in getattr(self, "values", {}).items()}
         return f"Connection({self.connector.id}, {shown})"
 
     def __enter__(self) -> "Connection":
@@ -120,8 +121,13 @@ class Connection:
 
     def validate(self, op_id: str, params: Mapping[str, Any] | None) -> tuple[Operation, dict[str, Any]]:
         op = self.connector.operation(op_id)
-        checked = inputs.check(op.params, params, fallback=self.values,
-                               requires_one_of=op.requires_one_of, subject=f"parameters for '{op_id}'")
+        try:
+            checked = inputs.check(op.params, params, fallback=self.values,
+                                   requires_one_of=op.requires_one_of, subject=f"parameters for '{op_id}'")
+        except ValidationError as exc:
+            # The checker's frames hold the connection's values (the token) as locals, which a
+            # traceback printed with them would show: the error starts here instead.
+            raise exc.with_traceback(None) from None
         return op, checked
 
     def _context(self, resolve: bool) -> RenderContext:
@@ -190,17 +196,20 @@ class Connection:
             finally:
                 response.close()
             rows = data if isinstance(data, list) else [data]
-            return Rows(iter(rows[:limit] if limit is not None else rows), op.id,
+            return Rows(iter(rows[:limit] if limit is not None else rows), op.id, self.redactor,
                         truncated=limit is not None and len(rows) > limit)
         options = dict(render(op.response.options, Context(params=checked, body=request.summary)))
         chosen = limit if limit is not None else options.get("limit")
         options.pop("limit", None)
         try:
             inner = streamer(response, limit=chosen, **options)
+        except ConnectorError as exc:
+            response.close()
+            raise exc.redact(self.redactor)
         except BaseException:
             response.close()
             raise
-        return Rows(inner, op.id)
+        return Rows(inner, op.id, self.redactor)
 
     # --- one request, tried until it succeeds or may not be tried again ------------------------
 
@@ -366,7 +375,10 @@ class Connection:
             try:
                 if not 200 <= response.status_code < 300:
                     raise api_error(response, self.connector.error_keys, self.redactor, operation, self.host)
-                return self.host.table("codecs")["json"](response)
+                try:
+                    return self.host.table("codecs")["json"](response)
+                except ConnectorError as exc:
+                    raise exc.redact(self.redactor)
             finally:
                 response.close()
         except ConnectorError as exc:
@@ -420,10 +432,11 @@ class Rows:
     stopped). A connection dropped while reading raises ``DecodeError``, as ``run`` does.
     """
 
-    def __init__(self, inner: Any, operation: str, truncated: bool = False):
+    def __init__(self, inner: Any, operation: str, redactor: Redactor, truncated: bool = False):
         self._inner = inner
         self._iter = iter(inner)
         self._operation = operation
+        self._redactor = redactor
         self._truncated = truncated
 
     @property
@@ -436,6 +449,8 @@ class Rows:
     def __next__(self) -> Any:
         try:
             return next(self._iter)
+        except ConnectorError as exc:
+            raise exc.redact(self._redactor)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
             self.close()
             raise DecodeError(f"{self._operation}: the answer was cut off while reading it: {type(exc).__name__}",
@@ -522,7 +537,9 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     codec = host.table("codecs")[op.response.codec]
     try:
         return codec(response, **options)
-    except (APIError, DecodeError, ValidationError):
+    except (APIError, DecodeError) as exc:  # a codec does not know the secrets: mask them here
+        raise exc.redact(redactor)
+    except ValidationError:
         raise
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
         raise DecodeError(f"{op.id}: the answer was cut off while reading it: {type(exc).__name__}",

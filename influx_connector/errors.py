@@ -19,6 +19,12 @@ class ConnectorError(Exception):
     #: How many times the request was tried before this error was given up on.
     attempts = 1
 
+    def redact(self, redactor: Any) -> "ConnectorError":
+        """Mask the connection's secrets in this error (for errors raised by plugins' codecs,
+        which do not know them); returns the error itself."""
+        self.args = tuple(redactor.mask(arg) if isinstance(arg, str) else arg for arg in self.args)
+        return self
+
     def gave_up(self, attempts: int, how: str) -> "ConnectorError":
         """Record that this is the outcome of several tries, and say so in the message."""
         self.attempts = attempts
@@ -171,21 +177,53 @@ class APIError(ConnectorError):
             text = f"{operation}: {text}"
         super().__init__(text)
 
+    def redact(self, redactor: Any) -> "APIError":
+        super().redact(redactor)
+        self.message = redactor.mask(self.message) if self.message else self.message
+        self.body, self.details = _masked(self.body, redactor), _masked(self.details, redactor)
+        return self
+
 
 class DecodeError(ConnectorError):
     """The server's answer could not be read in the format the operation declares.
 
     ``cut_off`` is True when the answer ended early (the connection dropped while reading it).
+    ``answer`` is the text that could not be read: the engine quotes its start in the message
+    once the connection's secrets are masked in it (``redact``), never before, so a codec
+    hands over the text rather than quoting it.
     """
 
     exit_code = 4
+    #: How much of the answer the message quotes.
+    QUOTED = 200
 
-    def __init__(self, message: str, cut_off: bool = False):
+    def __init__(self, message: str, cut_off: bool = False, answer: str | bytes | None = None):
         super().__init__(message)
         self.cut_off = cut_off
+        self._answer = answer
+
+    def redact(self, redactor: Any) -> "DecodeError":
+        super().redact(redactor)
+        answer, self._answer = self._answer, None
+        if answer is not None and self.args:
+            if isinstance(answer, bytes):
+                answer = answer.decode("utf-8", "replace")
+            self.args = (f"{self.args[0]}: {redactor.excerpt(answer, self.QUOTED)!r}", *self.args[1:])
+        return self
 
 
 class NotFoundError(ConnectorError):
     """An operation, codec or data source name that nothing provides."""
 
     exit_code = 2
+
+
+def _masked(value: Any, redactor: Any) -> Any:
+    """A JSON-like value with secrets masked in every string, keys included."""
+    if isinstance(value, str):
+        return redactor.mask(value)
+    if isinstance(value, dict):
+        return {_masked(k, redactor): _masked(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked(v, redactor) for v in value)
+    return value

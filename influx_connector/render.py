@@ -136,8 +136,24 @@ class RenderContext:
     base: str | None = None
     headers: Mapping[str, str] | None = None
 
+    def __repr__(self) -> str:
+        # The connection's values and headers hold the token: only their names are shown.
+        base = self.redactor.mask(self.base) if self.base is not None else None
+        return f"RenderContext({self.connector.id}, base={base!r}, conn={sorted(self.conn)})"
+
 
 def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
+    """The request for validated ``params``; bad input raises ValidationError."""
+    try:
+        return _render_request(spec, params, rc)
+    except ValidationError as exc:
+        # The frames below hold the connection's headers (the token) in local variables, which
+        # a traceback printed with its locals (pytest --showlocals, an error tracker) would show.
+        # Input errors need no trace of the renderer's insides: they start here.
+        raise exc.with_traceback(None) from None
+
+
+def _render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
     ctx = Context(params=params, conn=rc.conn, rules=rc.rules, resolve=rc.resolve)
     path = _fill(spec.path, params, encode=True) if "{" in spec.path else spec.path
     url = (rc.base if rc.base is not None else base_url(rc.connector, rc.conn)) + path

@@ -49,6 +49,10 @@ class Context:
     rules: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     resolve: Callable[[str, Any], Any] = lambda name, value: value
 
+    def __repr__(self) -> str:
+        # Connection values hold secrets: names only, never values.
+        return f"Context(params={sorted(self.params)}, conn={sorted(self.conn)}, body={sorted(self.body)})"
+
 
 def _lookup(source: Mapping[str, Any], name: str) -> Any:
     value = source.get(name)

@@ -149,7 +149,8 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
         raw_line = _first_key(body, keys["line"]) if "line" in keys else None
         line = raw_line if isinstance(raw_line, int) else None
     elif content:
-        message = content[:300].decode("utf-8", "replace").strip()
+        # Masked before it is cut: a cut through the token would let its first part through.
+        message = redactor.excerpt(content.decode("utf-8", "replace"), 300).strip()
     if not message:
         message = response.reason or None
     masked = redactor.mask(str(message)) if message else None

@@ -7,7 +7,8 @@ port. Everything a host app or a user can see is collected and scanned:
 
 * every log record of every logger at DEBUG (urllib3's included): message, args, exception text;
 * exceptions: str, repr, args, ``__dict__``, details, body, the formatted traceback and the
-  exceptions chained to it; warnings;
+  exceptions chained to it, and for bad input the local variables of the connector's frames it
+  passed through (what ``pytest --showlocals`` and error trackers show); warnings;
 * ``repr``/``str`` of Connection, Request, Result, TestReport and errors; ``Request.to_dict()``
   and ``.curl()``;
 * the command line's stdout and stderr (``run``, ``render``, ``render --curl``, ``test``,
@@ -28,6 +29,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -40,7 +42,7 @@ import pytest
 
 from influx_connector import api, cli
 from influx_connector.connection import Connection
-from influx_connector.errors import ConnectorError
+from influx_connector.errors import ConnectorError, ValidationError
 from influx_connector.sandbox import Sandbox
 
 from .conftest import CHECKED
@@ -56,6 +58,7 @@ HEADER_NAME = "Zap-Trace-Span"  # a header the contract allows on every request
 HEADER_VALUE = "hdr-S3cr3t/Val+ue=Kq4Lm8"
 SECRETS = (TOKEN, WRONG_TOKEN, HEADER_VALUE)
 REPO = Path(__file__).resolve().parent.parent
+PACKAGE = Path(api.__file__).resolve().parent
 
 
 # --- the scanner -----------------------------------------------------------------------------------
@@ -119,17 +122,31 @@ class Scan:
             for item in value:
                 self.walk(where, item, depth + 1)
 
-    def exception(self, where: str, exc: BaseException) -> None:
+    def exception(self, where: str, exc: BaseException, with_locals: bool = False) -> None:
         self.text(f"{where}: str", str(exc))
         self.text(f"{where}: repr", repr(exc))
         self.walk(f"{where}: args", exc.args)
         for key, value in vars(exc).items():
             self.text(f"{where}: .{key}", value)
         self.text(f"{where}: traceback", "".join(traceback.format_exception(exc)))
+        if with_locals:
+            self.frame_locals(where, exc)
         seen: BaseException | None = exc.__cause__ or exc.__context__
         while seen is not None:  # the exceptions chained behind it, shown or not
             self.text(f"{where}: chained", f"{seen!s} {seen!r}")
             seen = seen.__cause__ or seen.__context__
+
+    def frame_locals(self, where: str, exc: BaseException) -> None:
+        """What pytest --showlocals and error trackers show of an error: the local variables of
+        each frame it passed through, here those of the connector's own code."""
+        tb = exc.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if Path(frame.f_code.co_filename).resolve().is_relative_to(PACKAGE):
+                shown = {name: _safe_repr(value) for name, value in frame.f_locals.items()}
+                self.text(f"{where}: locals of {frame.f_code.co_name}", json.dumps(shown))
+                self.sources.add(f"{where.split(':', 1)[0]} locals")
+            tb = tb.tb_next
 
     def records(self, where: str, records: list[logging.LogRecord]) -> None:
         formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
@@ -156,6 +173,13 @@ class Scan:
     def assert_clean(self) -> None:
         hits = self.found()
         assert not hits, f"secrets found in {len(hits)} place(s):\n" + "\n".join(sorted(set(hits))[:40])
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # noqa: BLE001 - a repr that fails shows nothing, as in a traceback printer
+        return f"<repr failed: {type(exc).__name__}>"
 
 
 # --- servers that fail in particular ways ----------------------------------------------------------
@@ -235,7 +259,7 @@ def drive(scan: Scan, conn: Connection, op_id: str, params: Mapping[str, Any], l
     try:
         request = conn.render(op_id, params)
     except Exception as exc:  # noqa: BLE001 - whatever is raised is scanned
-        scan.exception(f"{where} render", exc)
+        scan.exception(f"{where} render", exc, with_locals=isinstance(exc, ValidationError))
     else:
         scan.text(f"{where} request", request)
         scan.text(f"{where} request.to_dict", request.to_dict())
@@ -246,7 +270,7 @@ def drive(scan: Scan, conn: Connection, op_id: str, params: Mapping[str, Any], l
     try:
         result = conn.run(op_id, params)
     except Exception as exc:  # noqa: BLE001
-        scan.exception(f"{where} run", exc)
+        scan.exception(f"{where} run", exc, with_locals=isinstance(exc, ValidationError))
         return exc
     if result_data:
         scan.text(f"{where} result", result)
@@ -333,6 +357,11 @@ def test_no_secret_in_anything_the_api_produces(sandbox: Sandbox, caplog: pytest
         for op in CONNECTOR.operations.values():
             outcome = drive(scan, conn, op.id, {**op.examples[0]["params"], "limt": 1}, "invalid")
             assert isinstance(outcome, ConnectorError)
+        # Bad input found while rendering (by the line-protocol encoder), after validation passed.
+        for data in ([{"measurement": "m", "fields": {}}], [{"measurement": "m", "fields": {"v": 1}, "time": "later"}]):
+            outcome = drive(scan, conn, "write_data", {"bucket": BUCKET, "data": data}, "invalid")
+            assert isinstance(outcome, ValidationError) and "data[0]" in str(outcome)
+        assert "invalid write_data render locals" in scan.sources, "no frame's locals were scanned"
 
     # 401: a wrong token (a secret too), every operation; health is public and succeeds.
     with api.connect(settings(sandbox, token=WRONG_TOKEN)) as conn:
@@ -606,3 +635,91 @@ def _chained(outer: Exception, inner: Exception) -> Exception:
             raise outer from None
     except RuntimeError as exc:
         return exc
+
+
+# --- short secrets, cut answers, reprs ------------------------------------------------------------------------
+
+
+SHORT_TOKEN = "Q7z"  # three characters: a token the forms allow (minLength 1)
+
+
+def test_a_short_secret_is_masked_too(caplog: pytest.LogCaptureFixture) -> None:
+    with Sandbox(token=SHORT_TOKEN, org=ORG, bucket=BUCKET) as sb:
+        scan = _echo_scan(sb, SHORT_TOKEN, [("list_buckets", {"name": SHORT_TOKEN}),
+                                            ("query_influxql", {"db": BUCKET, "q": f"SELECT {SHORT_TOKEN}"})], caplog)
+    assert any("Q7z" not in t and "****" in t for _, t in scan.texts), "nothing was masked"
+    scan.assert_clean()
+
+
+@contextmanager
+def canned_server(status: int, content_type: str, body: bytes) -> Iterator[int]:
+    """A loopback HTTP server that gives every request the same answer."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Canned(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _pieces(secret: str, shortest: int = 6) -> list[str]:
+    """The first and last parts of a secret, as a cut could leave them."""
+    return [secret[:n] for n in range(shortest, len(secret))] + [secret[-n:] for n in range(shortest, len(secret))]
+
+
+@pytest.mark.parametrize("kind", ["not JSON", "error status", "InfluxQL not JSON"])
+def test_an_answer_quoted_in_an_error_is_masked_before_it_is_cut(kind: str) -> None:
+    """The server echoes the token in an answer the connector cannot read; wherever the quote
+    of the answer is cut, no part of the token is left in the error."""
+    scan = Scan()
+    for lead in range(150, 320, 7):  # the token starts before, across and after each cut
+        body = ("x" * lead + TOKEN + "y" * 400).encode()
+        status, op_id, params = {"not JSON": (200, "list_buckets", {}),
+                                 "error status": (500, "list_buckets", {}),
+                                 "InfluxQL not JSON": (200, "query_influxql", {"db": "d", "q": "SHOW DATABASES"})}[kind]
+        with canned_server(status, "text/plain", body) as port:
+            with api.connect({"host": "127.0.0.1", "port": port, "token": TOKEN, "retries": 0}) as conn:
+                with pytest.raises(ConnectorError) as caught:
+                    conn.run(op_id, params)
+        scan.exception(f"{kind} at {lead}", caught.value)
+        text = str(caught.value)
+        assert "xxxxx" in text, f"the answer was not quoted: {text}"
+        leaked = [piece for piece in _pieces(TOKEN) if piece in text]
+        assert not leaked, f"part of the token is in the error at {lead}: {leaked}: {text}"
+    scan.assert_clean()
+
+
+def test_render_contexts_show_no_secret() -> None:
+    from influx_connector.render import RenderContext
+    from influx_connector.template import Context
+
+    scan = Scan()
+    with api.connect({"host": "127.0.0.1", "token": TOKEN, "headers": {HEADER_NAME: HEADER_VALUE}}) as conn:
+        contexts = [value for value in vars(conn).values() if isinstance(value, tuple)
+                    and value and isinstance(value[0], RenderContext)]
+        assert contexts, "no render context found on the connection"
+        for context in contexts[0]:
+            scan.text("render context", repr(context))
+            scan.text("render context str", str(context))
+            scan.text("template context", repr(Context(params={"q": 1}, conn=context.conn)))
+    scan.assert_clean()

@@ -61,14 +61,14 @@ def _documents(text: str) -> Iterator[Any]:
         try:
             doc, at = decoder.raw_decode(text, at)
         except ValueError as exc:
-            raise DecodeError(f"the InfluxQL answer is not JSON ({exc}): {text[:200]!r}") from None
+            raise DecodeError(f"the InfluxQL answer is not JSON ({exc})", answer=text) from None
         yield doc
 
 
 def _json_series(text: str) -> Iterator[dict[str, Any]]:
     for doc in _documents(text):
         if not isinstance(doc, Mapping) or not isinstance(doc.get("results", []), list):
-            raise DecodeError(f"the InfluxQL answer has no 'results' list: {text[:200]!r}")
+            raise DecodeError("the InfluxQL answer has no 'results' list", answer=text)
         if doc.get("error"):
             raise APIError(200, str(doc["error"]), code="invalid")
         for result in doc.get("results") or []:
