@@ -17,19 +17,13 @@ from .errors import (APIError, ConnectorError, DecodeError, FieldError, Insecure
                      ValidationError)
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
-from .render import RenderContext, Request, base_url, connection_headers, render_request
+from .render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
 from .retry import Attempts, RetryPolicy, retry_after_seconds
 from .secrets import Redactor
 from .template import Context, render
 from .transport import Transport, api_error
 
 log = logging.getLogger(__name__)
-
-#: Headers that frame the request or the connection: set by the HTTP client for each request,
-#: so a value given among the connection's extra headers would make the request malformed.
-FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
-                             "upgrade"})
-
 
 @dataclass(frozen=True)
 class Result:
@@ -76,11 +70,9 @@ class Connection:
         # Mask what was given even if it is rejected, so the error itself cannot leak it.
         self.redactor = Redactor.of(spec.secret_values(values))
         self.values = inputs.check(spec.fields, values, subject="connection")
-        extra = self.values.get(spec.headers_from) if spec.headers_from else None
-        framing = [FieldError(f"{spec.headers_from}.{name}", "is set for each request by the HTTP client; remove it")
-                   for name in (extra or {}) if str(name).lower() in FRAMING_HEADERS]
-        if framing:
-            raise ValidationError(framing, "connection")
+        problems = connection_problems(connector, self.values)
+        if problems:
+            raise ValidationError(problems, "connection")
         verify = self.values.get(spec.verify_tls_from, True) if spec.verify_tls_from else True
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
         if ca_bundle and not os.path.isfile(ca_bundle):

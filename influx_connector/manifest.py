@@ -355,6 +355,7 @@ def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
         base_url=conn["base_url"],
         auth=AuthSpec(auth["header"], auth["value"]) if auth else None,
         headers_from=conn.get("headers_from"),
+        override_headers=tuple(conn.get("override_headers") or ()),
         timeout_from=conn.get("timeout_from"),
         connect_timeout_from=conn.get("connect_timeout_from"),
         verify_tls_from=conn.get("verify_tls_from"),

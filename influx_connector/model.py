@@ -119,6 +119,9 @@ class ConnectionSpec:
     base_url: str
     auth: AuthSpec | None = None
     headers_from: str | None = None
+    #: Headers the extra headers may replace besides the HTTP client's own (Host and the auth
+    #: header are protected otherwise).
+    override_headers: tuple[str, ...] = ()
     timeout_from: str | None = None
     connect_timeout_from: str | None = None
     verify_tls_from: str | None = None

@@ -11,7 +11,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
+
+from urllib3.util import parse_url
 
 from .batch import BatchPlan
 from .errors import FieldError, ValidationError
@@ -102,8 +104,15 @@ def _fill(text: str, values: Mapping[str, Any], encode: bool) -> str:
     def sub(match: re.Match[str]) -> str:
         value = values.get(match.group(1))
         value = "" if value is None else _query_text(value)
-        # A path value is one segment: '/' and '%' are encoded, so '../' or '%2F' cannot move the request.
-        return quote(value, safe="") if encode else value
+        if not encode:
+            return value
+        # A path value is one segment: '/' and '%' are encoded, so '../' or '%2F' cannot move the
+        # request; a segment that is '.' or '..' itself would, and there is no encoding of it that
+        # every server leaves alone.
+        if value in (".", ".."):
+            raise ValidationError([FieldError(match.group(1), f"cannot be '{value}': in the request's path it would "
+                                                               "move the request up a level")])
+        return quote(value, safe="")
 
     return _FIELD.sub(sub, text)
 
@@ -113,13 +122,101 @@ def base_url(connector: Connector, conn: Mapping[str, Any]) -> str:
 
 
 def connection_headers(connector: Connector, conn: Mapping[str, Any]) -> dict[str, str]:
+    """The headers of every request: the engine's, the auth header, then the extra headers
+    (which ``connection_problems`` has checked may be sent, and replace a header of the same name)."""
     spec = connector.connection
     headers = {"User-Agent": USER_AGENT}
-    if spec.headers_from:
-        headers.update({str(k): str(v) for k, v in (conn.get(spec.headers_from) or {}).items()})
     if spec.auth is not None:
         headers[spec.auth.header] = _fill(spec.auth.value, conn, encode=False)
+    if spec.headers_from:
+        for name, value in (conn.get(spec.headers_from) or {}).items():
+            for same in [h for h in headers if h.lower() == str(name).lower()]:
+                del headers[same]
+            headers[str(name)] = str(value)
     return headers
+
+
+# --- connection values that are valid alone but not together --------------------------------------------
+
+#: Headers that frame the request or the connection: set by the HTTP client for each request,
+#: so a value given among the connection's extra headers would make the request malformed.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+                             "upgrade"})
+#: A host every URL parser reads alike: a name or IPv4 address, or an IPv6 address in brackets.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+")
+#: A '.' or '..' path segment, as it is or percent-encoded: a server (or the HTTP client) removes
+#: it together with the segment before, so the request leaves the path it was given.
+_DOT_SEGMENT = re.compile(r"(?:^|/)(?:\.|%2e){1,2}(?=/|$)", re.IGNORECASE)
+#: What a connection value may hold without changing the shape of the URL it goes into.
+_URL_SHAPED = re.compile(r"[A-Za-z0-9._~/:\[\]-]*")
+
+
+def connection_problems(connector: Connector, conn: Mapping[str, Any]) -> list[FieldError]:
+    """What is wrong with connection values that are each valid, once they are put together:
+    a base URL that URL parsers read differently (so requests could go to another host than
+    the one shown), a base path that climbs out of itself, extra headers that would replace
+    the ones the data source sets."""
+    return [*_base_url_problems(connector, conn), *_header_problems(connector, conn)]
+
+
+def _base_url_problems(connector: Connector, conn: Mapping[str, Any]) -> list[FieldError]:
+    template = connector.connection.base_url
+    names = [name for name in dict.fromkeys(_FIELD.findall(template)) if isinstance(conn.get(name), str)]
+    url = base_url(connector, conn)
+    try:
+        ours, theirs = urlsplit(url), parse_url(url)  # the standard library's reading, and the HTTP client's
+        host = ours.hostname or ""
+        same = ((ours.scheme, host, ours.port) == (theirs.scheme, (theirs.host or "").strip("[]").lower(), theirs.port)
+                and ours.username is None and theirs.auth is None and _PLAIN_HOST.fullmatch(host) is not None)
+    except ValueError:  # a port that is not a number, a name that is not a host name...
+        same = False
+    if not same:
+        culprits = [n for n in names if not _URL_SHAPED.fullmatch(conn[n]) or "@" in conn[n]] or names
+        return [FieldError(n, "makes the server address ambiguous: use only letters, digits, '.', '-' and '_' in a "
+                              "host name (an IPv6 address in brackets), and no '@', '\\', '%' or spaces")
+                for n in culprits]
+    inside = _field_cut_by(template, conn, len(ours.scheme) + 3 + len(ours.netloc))
+    if inside is not None:  # a value ends the server address early: the rest of it became the path
+        return [FieldError(inside, "must not hold '/', '?' or '#': part of it would be read as the path, and "
+                                   "requests would go to another address")]
+    if _DOT_SEGMENT.search(ours.path):
+        culprits = [n for n in names if _DOT_SEGMENT.search(conn[n])] or names
+        return [FieldError(n, "has a '.' or '..' segment (perhaps percent-encoded): it would move requests out of "
+                              "the path") for n in culprits]
+    return []
+
+
+def _field_cut_by(template: str, conn: Mapping[str, Any], at: int) -> str | None:
+    """The field of ``template`` whose rendered value position ``at`` falls strictly inside."""
+    done = 0
+    for index, piece in enumerate(_FIELD.split(template)):
+        if index % 2:  # a field's name
+            value = conn.get(piece)
+            length = len("" if value is None else _query_text(value))
+            if done < at < done + length:
+                return piece
+        else:
+            length = len(piece)
+        done += length
+    return None
+
+
+def _header_problems(connector: Connector, conn: Mapping[str, Any]) -> list[FieldError]:
+    spec = connector.connection
+    extra = conn.get(spec.headers_from) if spec.headers_from else None
+    protected = {"host", *((spec.auth.header.lower(),) if spec.auth else ())} - {
+        h.lower() for h in spec.override_headers}
+    problems = []
+    for name in extra or {}:
+        lowered = str(name).lower()
+        if lowered in FRAMING_HEADERS:
+            problems.append(FieldError(f"{spec.headers_from}.{name}", "is set for each request by the HTTP client; "
+                                                                       "remove it"))
+        elif lowered in protected:
+            problems.append(FieldError(f"{spec.headers_from}.{name}",
+                                       f"would replace the {name} header the data source sets, which it does not "
+                                       "allow; remove it"))
+    return problems
 
 
 @dataclass(frozen=True)

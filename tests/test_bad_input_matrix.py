@@ -618,7 +618,8 @@ def test_every_path_parameter_declares_a_pattern_that_keeps_it_one_segment() -> 
 
 
 def test_a_path_parameter_without_a_pattern_stays_one_segment(tmp_path: Path) -> None:
-    """The engine's fallback: a value is percent-encoded whole, so it cannot add segments."""
+    """The engine's fallback: a value is percent-encoded whole, so it cannot add segments; a
+    value that is itself '.' or '..' has no encoding every server leaves alone, and is refused."""
     (tmp_path / "probe.yaml").write_text(
         "id: probe_path\ntitle: Probe\nparams:\n  x: {type: string, title: X, required: true, minLength: 1}\n"
         "request: {method: GET, path: '/api/v2/buckets/{x}/labels'}\nresponse: {codec: json}\n", encoding="utf-8")
@@ -626,6 +627,11 @@ def test_a_path_parameter_without_a_pattern_stays_one_segment(tmp_path: Path) ->
     with Connection(connector, {"host": "localhost", "token": TOKEN}) as conn:
         for text in (*PATH_INJECTIONS.values(), *NASTY.values()):
             if not text.strip():
+                continue
+            if text in (".", ".."):
+                with pytest.raises(ValidationError) as caught:
+                    conn.render("probe_path", {"x": text})
+                assert "x" in caught.value.by_field()
                 continue
             url = urlsplit(conn.render("probe_path", {"x": text}).url)
             parts = url.path.split("/")
