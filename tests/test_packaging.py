@@ -67,3 +67,123 @@ def test_the_package_version_is_the_projects() -> None:
 
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     assert influx_connector.__version__ == declared  # the manifest cache keys on it
+
+
+# --- what the package declares ------------------------------------------------------------------------------
+
+PROVIDED_BY_THE_HOST = {
+    # Loaded only by pytest itself (the pytest11 entry point), so pytest is there when it runs.
+    "influx_connector/sandbox/pytest_plugin.py": {"pytest", "_pytest"},
+}
+#: Floors past the advisories known for these packages (see the comment in pyproject.toml).
+FIXED_IN = {"requests": (2, 33, 0), "urllib3": (2, 7, 0)}
+
+
+def _project() -> dict:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def _requirement(text: str) -> tuple[str, tuple[int, ...]]:
+    import re
+
+    match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)", text.strip())
+    assert match, f"dependency {text!r} has no '>=' floor"
+    return match.group(1).lower().replace("_", "-"), tuple(int(p) for p in match.group(2).split("."))
+
+
+def _imported_packages() -> dict[str, set[str]]:
+    """Top-level modules imported anywhere in the package, outside the standard library: file -> names."""
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "influx_connector").rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        outside = {n for n in names if n not in sys.stdlib_module_names and n not in ("influx_connector", "__future__")}
+        if outside:
+            found[str(path.relative_to(ROOT))] = outside
+    return found
+
+
+def test_every_package_the_code_imports_is_declared() -> None:
+    from importlib.metadata import packages_distributions
+
+    declared = {_requirement(r)[0] for r in _project()["dependencies"]}
+    providers = packages_distributions()
+    missing = []
+    for path, modules in _imported_packages().items():
+        for module in sorted(modules - PROVIDED_BY_THE_HOST.get(path, set())):
+            dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+            if not dists & declared:
+                missing.append(f"{path} imports {module} ({', '.join(sorted(dists))}), which is not a dependency")
+    assert not missing, "\n".join(missing)
+
+
+def test_dependency_floors_are_past_known_advisories_and_installed() -> None:
+    from importlib.metadata import version
+
+    floors = dict(_requirement(r) for r in _project()["dependencies"])
+    for name, fixed in FIXED_IN.items():
+        assert floors.get(name, ()) >= fixed, f"{name} may be installed below {'.'.join(map(str, fixed))}"
+    for name, floor in floors.items():
+        installed = tuple(int(p) for p in version(name).split(".")[:len(floor)] if p.isdigit())
+        assert installed >= floor, f"{name} {version(name)} is installed, below the declared {floor}"
+
+
+def test_the_declared_python_is_the_one_tested() -> None:
+    declared = _project()["requires-python"]
+    assert declared == ">=3.11", declared  # the suite reads TOML with tomllib (3.11) and runs on 3.11
+    assert sys.version_info >= (3, 11)
+
+
+IMPORT_EVERYTHING = r"""
+import csv, json, logging, os, pkgutil, signal, socket, sys, threading, warnings
+
+def state():
+    loggers = {name: (getattr(l, "level", None), len(getattr(l, "handlers", [])), getattr(l, "disabled", None))
+               for name, l in logging.Logger.manager.loggerDict.items() if isinstance(l, logging.Logger)}
+    return {
+        "csv.field_size_limit": csv.field_size_limit(),
+        "root logger": [logging.getLogger().level, len(logging.getLogger().handlers)],
+        "loggers with settings": {n: v for n, v in loggers.items() if v != (0, 0, False)},
+        "logging.disable": logging.root.manager.disable,
+        "warnings.filters": [repr(f) for f in warnings.filters],
+        "sys.path": list(sys.path), "os.environ": dict(os.environ),
+        "socket timeout": socket.getdefaulttimeout(), "recursion limit": sys.getrecursionlimit(),
+        "signals": {s.name: repr(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE)},
+        "excepthooks": [repr(sys.excepthook), repr(threading.excepthook)],
+        "int digits": sys.get_int_max_str_digits(), "switch interval": sys.getswitchinterval(),
+    }
+
+# The dependencies first: what they do to the process on import is theirs, not the package's.
+import jsonschema, pluggy, pytest, referencing, requests, urllib3, yaml
+before = state()
+import influx_connector
+names = sorted(m.name for m in pkgutil.walk_packages(influx_connector.__path__, "influx_connector."))
+for name in names:
+    __import__(name)
+after = state()
+print(json.dumps({"modules": len(names),
+                  "changed": {k: [before[k], after[k]] for k in before if before[k] != after[k]}}))
+"""
+
+
+def test_importing_the_package_changes_no_global_state() -> None:
+    """A host app imports the connector into its own interpreter: no module may change settings
+    that belong to the whole process (logging, warnings, the import path, timeouts, signals...)."""
+    import json as json_module
+
+    done = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    found = json_module.loads(done.stdout)
+    assert found["modules"] > 40
+    changed = found["changed"]
+    # The CSV cell limit is the one change left to the answer-reading work of the same hardening.
+    changed.pop("csv.field_size_limit", None)
+    assert changed == {}, changed
