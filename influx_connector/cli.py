@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--tls-cert", metavar="PEM",
                          help="serve https with this certificate (a PEM file; give --tls-key too)")
     sandbox.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (a PEM file)")
+    sandbox.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                         help="a host name clients may use in the Host header besides IP addresses and localhost "
+                              "(repeatable; others are refused, against DNS rebinding)")
 
     _subparser(sub, "test", "test the connection step by step", connects=True,
                epilog="exit status: 0 when every step passed, 1 when a step failed\n"
@@ -817,15 +820,23 @@ def cmd_demo(inv: Invocation) -> int:
 
 
 def cmd_sandbox(inv: Invocation) -> int:
-    from .sandbox import Sandbox
+    from .sandbox import Sandbox, SandboxExposedWarning
 
     ns = inv.ns
     try:
         sandbox = Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
                           extra_tokens=ns.extra_token, extra_orgs=ns.extra_org,
-                          tls_cert=ns.tls_cert, tls_key=ns.tls_key)
+                          tls_cert=ns.tls_cert, tls_key=ns.tls_key, allowed_hosts=ns.allow_host)
     except ValueError as exc:  # only one of --tls-cert/--tls-key, or a certificate or key it cannot load
         raise UsageError(f"sandbox: {exc}") from None
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", SandboxExposedWarning)
+        sandbox.start()
+    for warning in said:  # bound off loopback: said plainly, before anything else
+        if issubclass(warning.category, SandboxExposedWarning):
+            print(f"warning: {warning.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     with sandbox as sb:
         # Printing the token is the point here: it is the sandbox's own, made up for local testing.
         print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")

@@ -52,7 +52,7 @@ def test_the_proxy_forwards_requests_and_answers_faithfully(sandbox: Sandbox, pr
 def raw_exchange(fp: FaultProxy, wait: float = 5.0) -> tuple[bytes, str]:
     """Send one GET through the proxy on a bare socket; what came back, and how the connection ended."""
     with socket.create_connection((fp.host, fp.port), timeout=wait) as sock:
-        sock.sendall(f"GET /api/v2/buckets HTTP/1.1\r\nHost: x\r\nAuthorization: Token {TOKEN}\r\n\r\n".encode())
+        sock.sendall(f"GET /api/v2/buckets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {TOKEN}\r\n\r\n".encode())
         received = b""
         while True:
             try:

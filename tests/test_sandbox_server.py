@@ -627,7 +627,7 @@ def raw_exchange(sb: Sandbox, data: bytes) -> bytes:
 
 def test_client_hanging_up_mid_body_writes_nothing(sandbox):
     head = (
-        b"POST /api/v2/write?org=sandbox-org&bucket=sandbox-bucket HTTP/1.1\r\nHost: x\r\n"
+        b"POST /api/v2/write?org=sandbox-org&bucket=sandbox-bucket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Authorization: Token sandbox-token\r\n"
     )
     assert raw_exchange(sandbox, head + b"Content-Length: 100\r\n\r\nm f=1 1\n") == b""
@@ -637,7 +637,7 @@ def test_client_hanging_up_mid_body_writes_nothing(sandbox):
 
 
 def test_unreadable_content_length_is_400_and_closes(sandbox):
-    answer = raw_exchange(sandbox, b"POST /api/v2/write HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    answer = raw_exchange(sandbox, b"POST /api/v2/write HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b'"code":"invalid"' in answer
 
@@ -741,7 +741,7 @@ def test_query_answer_is_gzipped_when_the_client_accepts_it(flux_sandbox, api, a
 def test_a_large_query_answer_is_streamed_in_chunks(sandbox, api):
     assert write(api, sandbox, "\n".join(f"m,host=h{i % 3} v={i} {i}" for i in range(3000))).status_code == 204
     body = json.dumps({"query": 'from(bucket: "sandbox-bucket") |> range(start: 0)', "dialect": FULL_DIALECT})
-    request = (f"POST /api/v2/query?org=sandbox-org HTTP/1.1\r\nHost: x\r\nAuthorization: Token {TOKEN}\r\n"
+    request = (f"POST /api/v2/query?org=sandbox-org HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {TOKEN}\r\n"
                f"Content-Type: application/json\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n{body}")
     head, _, framed = raw_exchange(sandbox, request.encode()).partition(b"\r\n\r\n")
     assert b"\r\nTransfer-Encoding: chunked" in head and b"Content-Length" not in head

@@ -4,6 +4,6 @@
 helpers) and the v1 compatibility endpoints (``/write``, and ``/query`` with an InfluxQL subset)
 from an in-memory ``Store``, over http or https, and records every request and response it sees.
 """
-from influx_connector.sandbox.server import RecordedRequest, RecordedResponse, Sandbox
+from influx_connector.sandbox.server import RecordedRequest, RecordedResponse, Sandbox, SandboxExposedWarning
 
-__all__ = ["Sandbox", "RecordedRequest", "RecordedResponse"]
+__all__ = ["Sandbox", "RecordedRequest", "RecordedResponse", "SandboxExposedWarning"]

@@ -4,8 +4,9 @@ Besides the v2 API it serves ``/api/v2/delete`` and the v1 compatibility endpoin
 ``/query`` (a documented InfluxQL subset, see ``sandbox.influxql``), and can serve https.
 
 It is a development and test server, not a database: state lives in ``store.Store``, requests are
-served one thread per connection, and every request and response is recorded so a test can check
-exactly what a client sent. Statuses and error bodies follow ``shared/reference/influxdb-v2-api.md``
+served one thread per connection (a bounded number), and recent requests and responses are
+recorded so a test can check exactly what a client sent. Who may ask is checked on a request's
+head before its body is read (``sandbox.guard``). Statuses and error bodies follow ``shared/reference/influxdb-v2-api.md``
 (the real OSS server's answers), because a connector tested here must behave the same against a
 real InfluxDB.
 
@@ -29,6 +30,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
-from influx_connector.sandbox import dbrp, influxql, lineproto, suggestions
+from influx_connector.sandbox import dbrp, guard, influxql, lineproto, suggestions
 from influx_connector.sandbox import delete as deletion
 from influx_connector.sandbox.store import Bucket, Org, Store, now_rfc3339
 
@@ -63,6 +65,17 @@ HOUR = 3_600
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 CHUNK_BYTES = 16 * 1024  # size of each chunk of a streamed (chunked) answer
+#: Bodies sent to the public paths (health, ping) are read up to this size, not max_body_bytes:
+#: anyone may call them.
+PUBLIC_BODY_BYTES = 64 * 1024
+#: An unread body up to this size is read and dropped after a refusal, so the connection stays
+#: usable; a larger one is not read: the answer goes out and the connection is closed.
+DISCARD_BYTES = 64 * 1024
+#: After answering a request whose body was not read, this much of it (at most, in at most
+#: LINGER_SECONDS) is read and dropped before closing, so the client sees the answer rather
+#: than a reset.
+LINGER_BYTES = 1024 * 1024
+LINGER_SECONDS = 1.0
 
 _ID_RE = re.compile(r"[0-9a-f]{16}", re.ASCII)
 _RFC3339_RE = re.compile(
@@ -77,13 +90,22 @@ ANNOTATIONS = ("datatype", "group", "default")
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """A request exactly as received: raw path, decoded query pairs, headers, raw body."""
+    """A request as received: raw path, decoded query pairs, headers, raw body.
+
+    ``body`` holds at most the sandbox's ``record_body_bytes``; ``body_size`` is the whole
+    body's length (the body of a refused request is not read, and recorded empty).
+    """
 
     method: str
     path: str
     query: tuple[tuple[str, str], ...]
     headers: dict[str, str]
     body: bytes
+    body_size: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.body) < self.body_size
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,15 @@ class RecordedResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    body_size: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.body) < self.body_size
+
+
+class SandboxExposedWarning(UserWarning):
+    """The sandbox listens on an address other machines can reach."""
 
 
 # --- the request/response model the API handlers work with ---------------------------------------
@@ -587,6 +618,20 @@ class Api:
         except Exception as exc:  # a sandbox bug must still give the client an answer
             logger.exception("sandbox handler failed for %s %s", req.method, req.path)
             return error_reply(Problem(500, "internal error", f"sandbox error: {exc}"))
+
+    def admit(self, req: Request) -> Reply | None:
+        """The refusal for a request whose head alone rules it out (a cross-site page, a foreign
+        Host, a missing or wrong token), or None. Called before the body is read."""
+        why = guard.host_refusal(req.headers.get("Host"), self.sandbox.allowed_hosts) or guard.origin_refusal(
+            req.headers.get("Origin"), req.headers.get("Sec-Fetch-Site"), req.headers.get("Host"))
+        try:
+            if why is not None:
+                raise Problem(403, "forbidden", why)
+            if req.path not in PUBLIC_PATHS:
+                self._authorize(req)
+        except Problem as problem:
+            return error_reply(problem)
+        return None
 
     def _dispatch(self, req: Request) -> Reply:
         if req.path not in PUBLIC_PATHS:
@@ -1135,8 +1180,15 @@ def _type_conflict(point: lineproto.ParsedPoint, known: dict[tuple[str, str], st
 # --- HTTP plumbing ------------------------------------------------------------------------------------
 
 
+class _TooLarge(Exception):
+    """A request body over the size the sandbox reads."""
+
+
 class _HTTPServer(ThreadingHTTPServer):
-    """Adds the sandbox reference and tracks open connections so ``stop`` can cut them."""
+    """Adds the sandbox reference, tracks open connections so ``stop`` can cut them, and bounds
+    the threads: at most ``max_connections`` connections are served at once. When all are taken,
+    the connection that has waited longest for its next request gives its place up (so idle or
+    half-open connections cannot lock clients out); when none waits, the newcomer gets a 503."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -1149,41 +1201,86 @@ class _HTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.sandbox = sandbox
         self.api = api
-        self._open: set[socket.socket] = set()
+        #: Open connections, and since when each has been waiting for a request (None: busy).
+        self._open: dict[socket.socket, float | None] = {}
         self._open_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(sandbox.max_connections)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._evict_idle()
+            if not self._slots.acquire(timeout=1.0):
+                logger.warning("sandbox: %d connections are busy; refusing one from %s", self.sandbox.max_connections,
+                               client_address[0])
+                self._turn_away(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _evict_idle(self) -> None:
+        with self._open_lock:
+            waiting = [(since, conn) for conn, since in self._open.items() if since is not None]
+        if waiting:
+            _, conn = min(waiting, key=lambda item: item[0])
+            logger.debug("sandbox: all %d connections taken; closing the longest idle one",
+                         self.sandbox.max_connections)
+            _cut(conn)
+
+    def _turn_away(self, request: socket.socket) -> None:
+        try:
+            request.setblocking(False)
+            request.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints these tracebacks to stderr; most are clients hanging up mid-answer.
         logger.debug("connection from %s failed", client_address, exc_info=True)
 
-    def track(self, conn: socket.socket) -> None:
+    def track(self, conn: socket.socket, waiting_since: float | None) -> None:
         with self._open_lock:
-            self._open.add(conn)
+            self._open[conn] = waiting_since
 
     def untrack(self, conn: socket.socket) -> None:
         with self._open_lock:
-            self._open.discard(conn)
+            self._open.pop(conn, None)
 
     def close_connections(self) -> None:
         # Keep-alive connections outlive serve_forever(); without this a client could keep
         # talking to a "stopped" sandbox over a pooled connection.
         with self._open_lock:
-            conns, self._open = list(self._open), set()
+            conns, self._open = list(self._open), {}
         for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _cut(conn)
+
+
+def _cut(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "influxdb-sandbox"
-    timeout = 60  # idle keep-alive connections are closed after this many seconds
     server: _HTTPServer
 
     def setup(self) -> None:
+        # Every read waits at most this long: a client that stops sending (between requests,
+        # or half-way through one) gives its thread back instead of holding it forever.
+        self.timeout = self.server.sandbox.read_timeout
         super().setup()
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
         # plus the client's delayed ACK adds ~40 ms to every response.
@@ -1193,7 +1290,14 @@ class _Handler(BaseHTTPRequestHandler):
             # timeout), so a slow or failing client cannot hold up the accept loop. A failed
             # handshake (a client that rejects the certificate) ends only this connection.
             self.connection.do_handshake()
-        self.server.track(self.connection)
+
+    def handle_one_request(self) -> None:
+        self.server.track(self.connection, time.monotonic())  # waiting for a request line
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        self.server.track(self.connection, None)  # a request has started
+        return super().parse_request()
 
     def finish(self) -> None:
         try:
@@ -1212,28 +1316,53 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         raw_path, _, query_string = self.path.partition("?")
         query = tuple(parse_qsl(query_string, keep_blank_values=True))
+        head = Request(self.command, raw_path, query, self.headers, b"")
         try:
-            body = self._read_body()
+            length = self._body_length()
+        except ValueError as exc:
+            self.close_connection = True  # the framing is unknown, so the connection is unusable
+            self._answer(head, error_reply(invalid(f"unable to read request body: {exc}")))
+            return
+        # Who is asking, before a byte of the body is read: an unauthenticated client cannot make
+        # the sandbox read (or keep) a body.
+        refusal = self.server.api.admit(head)
+        if refusal is not None:
+            self._refuse(head, refusal, length)
+            return
+        limit = PUBLIC_BODY_BYTES if raw_path in PUBLIC_PATHS else self.server.sandbox.max_body_bytes
+        if length is not None and length > limit:
+            self._refuse(head, error_reply(too_large()), length)
+            return
+        try:
+            body = self._read_body(length, limit)
         except ConnectionError:
             # The client hung up before sending the whole body: acting on a truncated write
             # would store half a batch, so nothing is done and nothing is recorded.
             logger.debug("%s %s: client closed the connection mid-body", self.command, raw_path)
             self.close_connection = True
             return
+        except _TooLarge:
+            self._refuse(head, error_reply(too_large()), None)
+            return
         except ValueError as exc:
-            self.close_connection = True  # the framing is unknown, so the connection is unusable
-            req = Request(self.command, raw_path, query, self.headers, b"")
-            self._answer(req, error_reply(invalid(f"unable to read request body: {exc}")))
+            self.close_connection = True
+            self._answer(head, error_reply(invalid(f"unable to read request body: {exc}")))
             return
         req = Request(self.command, raw_path, query, self.headers, body)
         self._answer(req, self.server.api.handle(req))
 
-    def _read_body(self) -> bytes:
+    def _body_length(self) -> int | None:
+        """The body's declared length, or None for a chunked body."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
+            return None
         length = int(self.headers.get("Content-Length") or 0)
         if length < 0:
             raise ValueError("negative Content-Length")
+        return length
+
+    def _read_body(self, length: int | None, limit: int) -> bytes:
+        if length is None:
+            return self._read_chunked(limit)
         return self._read_exactly(length) if length else b""
 
     def _read_exactly(self, size: int) -> bytes:
@@ -1242,8 +1371,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise ConnectionError("connection closed before the body was complete")
         return data
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, limit: int) -> bytes:
         chunks: list[bytes] = []
+        total = 0
         while True:
             line = self.rfile.readline(65_537)
             if not line:
@@ -1253,8 +1383,45 @@ class _Handler(BaseHTTPRequestHandler):
                 while self.rfile.readline(65_537) not in (b"\r\n", b"\n", b""):
                     pass  # trailers carry nothing the sandbox needs
                 return b"".join(chunks)
+            total += size
+            if total > limit:
+                raise _TooLarge()
             chunks.append(self._read_exactly(size))
             self.rfile.readline()  # the CRLF after each chunk
+
+    def _refuse(self, head: Request, reply: Reply, length: int | None) -> None:
+        """Answer a request whose body was not read. A small body is read and dropped, so the
+        connection can carry the next request; a larger or chunked one is left unread, and the
+        connection closed once the answer is out."""
+        if length is not None and length <= DISCARD_BYTES:
+            try:
+                self._read_exactly(length)
+            except (ConnectionError, OSError):
+                self.close_connection = True
+                return
+            self._answer(head, reply)
+            return
+        self.close_connection = True
+        reply.headers["Connection"] = "close"
+        self._answer(head, reply)
+        self._linger()
+
+    def _linger(self) -> None:
+        """Read and drop what the client is still sending, for a moment, before the connection
+        closes: closing with unread data would reset it, and the client could lose the answer."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            dropped = 0
+            while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass
 
     def _answer(self, req: Request, reply: Reply) -> None:
         reply.headers.setdefault("X-Influxdb-Build", "OSS")
@@ -1280,16 +1447,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif sent_body:
             self.wfile.write(sent_body)
 
-    @staticmethod
-    def _log(req: Request, reply: Reply) -> None:
+    def _log(self, req: Request, reply: Reply) -> None:
         # Never log the token itself: only whether one was sent.
         scheme = req.header("Authorization").partition(" ")[0]
         auth = f"{scheme} ***" if scheme else "none"
-        logger.debug("%s %s -> %d (auth: %s)", req.method, req.path, reply.status, auth)
+        logger.debug("%s %s -> %d (auth: %s)", req.method, self.server.sandbox.mask(req.path), reply.status, auth)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        # BaseHTTPRequestHandler writes every request to stderr; route it to logging instead.
-        logger.debug("http.server: " + format, *args)
+        # BaseHTTPRequestHandler writes every request to stderr; route it to logging instead,
+        # with the request line's password (the v1 "p" parameter) and any token masked.
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("http.server: %s", self.server.sandbox.mask(format % args))
 
 
 # --- the public object ------------------------------------------------------------------------------
@@ -1301,6 +1469,15 @@ class Sandbox:
     Every token in ``token`` and ``extra_tokens`` may do everything, like an operator token. The
     v1 endpoints (``/write``, ``/query``) see the first org's buckets as databases. With
     ``tls_cert`` and ``tls_key`` (PEM files) it serves https and ``url`` starts with ``https://``.
+
+    On a shared machine: the token is checked, and the body's size against ``max_body_bytes``,
+    before a body is read; requests a web page sends from another site (``Origin``,
+    ``Sec-Fetch-Site``) and requests naming a host other than an IP address, ``localhost`` or
+    ``allowed_hosts`` (DNS rebinding) are refused with 403; at most ``max_connections`` are served
+    at once, each read waiting at most ``read_timeout`` seconds. ``requests``/``responses`` keep
+    the last ``record_limit`` exchanges, each body cut to ``record_body_bytes`` and all bodies
+    together within ``record_bytes``. Binding an address other machines can reach warns
+    (``SandboxExposedWarning``).
     """
 
     def __init__(
@@ -1318,8 +1495,22 @@ class Sandbox:
         flux: Any = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
+        allowed_hosts: tuple[str, ...] | list[str] = (),
+        max_connections: int = 128,
+        read_timeout: float = 60.0,
+        record_limit: int = 10_000,
+        record_body_bytes: int = 1024 * 1024,
+        record_bytes: int = 64 * 1024 * 1024,
     ):
         self.host = host
+        #: Host names (besides IP addresses and localhost) that requests may name in ``Host``.
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.max_connections = max_connections
+        self.read_timeout = read_timeout
+        self.record_limit = record_limit
+        self.record_body_bytes = record_body_bytes
+        self.record_bytes = record_bytes
+        self._recorded_bytes = 0
         #: The PEM certificate (chain) and private key to serve https with; None serves http.
         self.tls_cert = str(tls_cert) if tls_cert is not None else None
         self.tls_key = str(tls_key) if tls_key is not None else None
@@ -1327,6 +1518,8 @@ class Sandbox:
         self.port = port
         self.token = token
         self.tokens: tuple[str, ...] = (token, *extra_tokens)
+        #: Hides the tokens and any v1 password in a text (what the log shows of a request).
+        self.mask = guard.masker(self.tokens)
         self.max_body_bytes = max_body_bytes
         #: A Flux engine object (with run_query, parse_ast, analyze, FluxError) to use instead of
         #: importing influx_connector.sandbox.flux; lets tests drive the query endpoints.
@@ -1395,6 +1588,11 @@ class Sandbox:
         )
         self._thread.start()
         logger.debug("sandbox listening on %s", self.url)
+        if not guard.is_loopback(str(host)):
+            text = (f"the sandbox listens on {self.url}, which other machines can reach: anyone who can connect "
+                    f"and knows a token{' (the default one is public)' if 'sandbox-token' in self.tokens else ''} "
+                    "can read and change its data. It is a test server: bind 127.0.0.1 unless this is meant")
+            warnings.warn(text, SandboxExposedWarning, stacklevel=2)
         return self
 
     @property
@@ -1431,12 +1629,24 @@ class Sandbox:
         self.stop()
 
     def record(self, req: Request, reply: Reply, sent_body: bytes) -> None:
-        """Keep the request and the response in arrival order (called from handler threads)."""
-        request = RecordedRequest(req.method, req.path, req.query, dict(req.headers.items()), req.body)
-        response = RecordedResponse(req.method, req.path, reply.status, dict(reply.headers), sent_body)
+        """Keep the request and the response in arrival order (called from handler threads),
+        within the recording limits: the oldest exchanges go first."""
+        cap = self.record_body_bytes
+        request = RecordedRequest(req.method, req.path, req.query, dict(req.headers.items()), req.body[:cap],
+                                  len(req.body))
+        response = RecordedResponse(req.method, req.path, reply.status, dict(reply.headers), sent_body[:cap],
+                                    len(sent_body))
         with self._record_lock:
             self.requests.append(request)
             self.responses.append(response)
+            self._recorded_bytes += len(request.body) + len(response.body)
+            drop = 0
+            while drop < len(self.requests) and (len(self.requests) - drop > self.record_limit
+                                                  or self._recorded_bytes > self.record_bytes):
+                self._recorded_bytes -= len(self.requests[drop].body) + len(self.responses[drop].body)
+                drop += 1
+            if drop:
+                del self.requests[:drop], self.responses[:drop]
 
 
-__all__ = ["Sandbox", "RecordedRequest", "RecordedResponse"]
+__all__ = ["Sandbox", "RecordedRequest", "RecordedResponse", "SandboxExposedWarning"]
