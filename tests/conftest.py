@@ -34,7 +34,8 @@ def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_o
     problems: list[str] = []
     if requests:
         for req in sandbox.requests:
-            problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body)
+            problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body,
+                                             body_complete=not req.truncated)
         CHECKED["requests"] += len(sandbox.requests)
     for resp in sandbox.responses:
         if off_contract_ok and not contract.declares(resp.method, resp.path):

@@ -318,7 +318,8 @@ def exchange_problems(sb: Sandbox, start: int) -> list[str]:
     contract = Contract.load()
     problems: list[str] = []
     for req in sb.requests[start:]:
-        problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body)
+        problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body,
+                                             body_complete=not req.truncated)
     for resp in sb.responses[start:]:
         problems += contract.check_response(resp.method, resp.path, resp.status, resp.headers, resp.body)
     CHECKED["requests"] += len(sb.requests) - start

@@ -311,7 +311,8 @@ def assert_contract_kept_but_401(sb: Sandbox) -> None:
     contract = Contract.load()
     problems: list[str] = []
     for req in sb.requests:
-        problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body)
+        problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body,
+                                             body_complete=not req.truncated)
     for resp in sb.responses:
         found = contract.check_response(resp.method, resp.path, resp.status, resp.headers, resp.body)
         problems += [p for p in found if not (resp.status == 401 and "status 401 is not declared" in p)]

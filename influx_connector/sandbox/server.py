@@ -93,7 +93,8 @@ class RecordedRequest:
     """A request as received: raw path, decoded query pairs, headers, raw body.
 
     ``body`` holds at most the sandbox's ``record_body_bytes``; ``body_size`` is the whole
-    body's length (the body of a refused request is not read, and recorded empty).
+    body's length. The body of a request refused on its head is not read: it is recorded
+    empty, with the length the client declared (-1 for a chunked body).
     """
 
     method: str
@@ -105,7 +106,7 @@ class RecordedRequest:
 
     @property
     def truncated(self) -> bool:
-        return len(self.body) < self.body_size
+        return len(self.body) != self.body_size
 
 
 @dataclass(frozen=True)
@@ -1399,11 +1400,11 @@ class _Handler(BaseHTTPRequestHandler):
             except (ConnectionError, OSError):
                 self.close_connection = True
                 return
-            self._answer(head, reply)
+            self._answer(head, reply, unread=length)
             return
         self.close_connection = True
         reply.headers["Connection"] = "close"
-        self._answer(head, reply)
+        self._answer(head, reply, unread=-1 if length is None else length)
         self._linger()
 
     def _linger(self) -> None:
@@ -1423,7 +1424,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _answer(self, req: Request, reply: Reply) -> None:
+    def _answer(self, req: Request, reply: Reply, unread: int | None = None) -> None:
         reply.headers.setdefault("X-Influxdb-Build", "OSS")
         reply.headers.setdefault("X-Influxdb-Version", VERSION)
         # No body on 204 or HEAD; a 204 also carries no Content-Length (RFC 9110 section 8.6).
@@ -1433,7 +1434,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply.headers["Transfer-Encoding"] = "chunked"
         elif reply.status != 204:
             reply.headers["Content-Length"] = str(len(reply.body))
-        self.server.sandbox.record(req, reply, sent_body)
+        self.server.sandbox.record(req, reply, sent_body, unread)
         self._log(req, reply)
         self.send_response(reply.status)
         for name, value in reply.headers.items():
@@ -1628,12 +1629,13 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def record(self, req: Request, reply: Reply, sent_body: bytes) -> None:
+    def record(self, req: Request, reply: Reply, sent_body: bytes, body_size: int | None = None) -> None:
         """Keep the request and the response in arrival order (called from handler threads),
-        within the recording limits: the oldest exchanges go first."""
+        within the recording limits: the oldest exchanges go first. ``body_size`` is the
+        declared length of a body that was not read."""
         cap = self.record_body_bytes
         request = RecordedRequest(req.method, req.path, req.query, dict(req.headers.items()), req.body[:cap],
-                                  len(req.body))
+                                  len(req.body) if body_size is None else body_size)
         response = RecordedResponse(req.method, req.path, reply.status, dict(reply.headers), sent_body[:cap],
                                     len(sent_body))
         with self._record_lock:
