@@ -346,9 +346,32 @@ def compile_operation(doc: Located, shared: Mapping[str, Any]) -> Operation:
     return op
 
 
+#: The rule a field that gives the base URL's host gets when it declares no pattern of its own: a
+#: name, an IPv4 address or a bracketed IPv6 address (and a port), as every URL parser reads it
+#: alike. Anything else ('\\', '%', '@', '/', spaces) can make requests go to another address
+#: than the one shown; with the rule in the schema, forms refuse it as the engine does.
+HOST_PATTERN = "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?)$"
+#: The same, with a port after the host: for a base URL that has no port of its own after the host.
+HOST_PORT_PATTERN = HOST_PATTERN[:-1] + (
+    "(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$")
+HOST_MESSAGE = ("must be a host name or IP address: letters, digits, '-', '_' and '.' (an IPv6 address in "
+                "brackets), with no scheme, path, '@', '%' or spaces")
+
+
+def _with_host_rule(name: str, decl: Mapping[str, Any], base_url: str) -> Mapping[str, Any]:
+    """The field's declaration, with HOST_PATTERN when it is the base URL's host and has no pattern."""
+    is_host = f"://{{{name}}}" in base_url
+    text = decl.get("type") in ("string", None) and "enum" not in decl
+    if not is_host or not text or "pattern" in decl:
+        return decl
+    pattern = HOST_PATTERN if f"://{{{name}}}:" in base_url else HOST_PORT_PATTERN
+    return {**decl, "pattern": pattern, "messages": {"pattern": HOST_MESSAGE, **(decl.get("messages") or {})}}
+
+
 def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
     conn = data["connection"]
-    fields = tuple(compile_param(name, decl) for name, decl in conn["fields"].items())
+    fields = tuple(compile_param(name, _with_host_rule(name, decl, conn["base_url"]))
+                   for name, decl in conn["fields"].items())
     auth = conn.get("auth")
     return ConnectionSpec(
         fields=fields,

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 from influx_connector import api, resources
-from influx_connector.errors import ValidationError
+from influx_connector.errors import ConnectorError, ValidationError
 from influx_connector.sandbox import Sandbox
 
 from .helpers import TOKEN
@@ -119,19 +119,53 @@ def test_a_host_that_parsers_read_differently_is_refused(variant: str) -> None:
     assert sb.requests == [] and on_port_80 == []
 
 
-@pytest.mark.parametrize("variant", ["backslash", "percent", "fullwidth-dot", "tab", "non-ascii"])
-def test_the_engine_refuses_such_a_host_whatever_the_manifest_declares(variant: str) -> None:
-    """The second manifest's host field has no pattern: the engine itself reads the URL as the
-    HTTP client would, and refuses what it would read differently."""
+def notes_with_host_pattern(folder: Path, pattern: str | None) -> Path:
+    """The second manifest, its host field given ``pattern`` (it declares none)."""
+    shutil.copytree(NOTES.parent / "operations", folder / "operations")
+    text = NOTES.read_text(encoding="utf-8")
+    if pattern is not None:
+        declared = "host: {type: string, title: Host, required: true, minLength: 1}"
+        assert declared in text
+        text = text.replace(declared, declared[:-1] + f", pattern: '{pattern}'}}")
+    (folder / "connector.yaml").write_text(text, encoding="utf-8")
+    return folder / "connector.yaml"
+
+
+@pytest.mark.parametrize("declared", ["no pattern", "a loose pattern"])
+@pytest.mark.parametrize("variant", ["backslash", "percent", "fullwidth-dot", "tab", "non-ascii", "semicolon"])
+def test_the_engine_refuses_such_a_host_whatever_the_manifest_declares(variant: str, declared: str,
+                                                                       tmp_path: Path) -> None:
+    """A host field with no pattern gets the engine's host rule (so forms refuse what the engine
+    does); one with a pattern that lets such hosts through still meets the engine's own reading of
+    the URL, as the HTTP client will read it."""
+    source = notes_with_host_pattern(tmp_path, None if declared == "no pattern" else "^[^/?#@ ]+$")
     with recording_server() as (port, seen), port_80_listener() as on_port_80:
-        refused({"host": HOSTS[variant], "port": port, "api_key": "notes-key-42"}, "host", NOTES, "list_notes")
+        refused({"host": HOSTS[variant], "port": port, "api_key": "notes-key-42"}, "host", source, "list_notes")
     assert seen == [] and on_port_80 == []
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1/../admin", "127.0.0.1?x=", "127.0.0.1#x", "user@127.0.0.1"])
-def test_a_host_that_would_end_the_address_early_is_refused(host: str) -> None:
+def test_a_host_field_without_a_pattern_gets_the_host_rule_in_its_form() -> None:
+    from influx_connector import forms
+
+    schema = forms.connection_form(api.load(NOTES))["schema"]["properties"]["host"]
+    assert schema["pattern"].startswith("^(") and schema["pattern"].endswith("$")
     with recording_server() as (port, seen):
-        refused({"host": host, "port": port, "api_key": "notes-key-42"}, "host", NOTES, "list_notes")
+        for host in ("127.0.0.1", "localhost", "[::1]"):
+            try:
+                with api.connect({"host": host, "port": port, "api_key": "notes-key-42"}, source=NOTES) as conn:
+                    conn.run("list_notes")
+            except ConnectorError as exc:  # only a network error: this server is not on IPv6
+                assert host == "[::1]" and not isinstance(exc, ValidationError), exc
+        # The base URL has its own port after the host: the host may not bring one too.
+        refused({"host": f"127.0.0.1:{port}", "port": port, "api_key": "notes-key-42"}, "host", NOTES, "list_notes")
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1/../admin", "127.0.0.1?x=", "127.0.0.1#x", "user@127.0.0.1"])
+def test_a_host_that_would_end_the_address_early_is_refused(host: str, tmp_path: Path) -> None:
+    source = notes_with_host_pattern(tmp_path, "^.+$")  # a pattern that lets it through: the engine does not
+    with recording_server() as (port, seen):
+        refused({"host": host, "port": port, "api_key": "notes-key-42"}, "host", source, "list_notes")
     assert seen == []
 
 
