@@ -217,6 +217,12 @@ def test_addresses_localhost_and_allowed_names_are_served(host: str) -> None:
         assert status == 200
 
 
+def test_the_name_the_sandbox_listens_on_is_allowed() -> None:
+    with Sandbox(host="localhost", token=TOKEN) as sb:
+        assert "localhost" in sb.allowed_hosts
+    assert Sandbox(host="127.0.0.1").allowed_hosts == ()
+
+
 def test_a_web_page_cannot_write_with_the_default_token() -> None:
     """The simple request a page can send anywhere: a text/plain POST with the password in ``p``."""
     with Sandbox() as sb:  # the default, well-known token

@@ -64,7 +64,7 @@ def host_refusal(header: str | None, allowed: Iterable[str]) -> str | None:
     if is_ip(name) or is_loopback(name) or name in {a.lower().rstrip(".") for a in allowed}:
         return None
     return (f"the Host header names {host!r}, which is not this sandbox's address: start the sandbox with "
-            f"allowed_hosts (--allow-host) to reach it by that name")
+            "allowed_hosts (--allow-host) to reach it by that name")
 
 
 def origin_refusal(origin: str | None, fetch_site: str | None, host_header: str | None) -> str | None:

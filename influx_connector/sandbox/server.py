@@ -1504,8 +1504,9 @@ class Sandbox:
         record_bytes: int = 64 * 1024 * 1024,
     ):
         self.host = host
-        #: Host names (besides IP addresses and localhost) that requests may name in ``Host``.
-        self.allowed_hosts = tuple(allowed_hosts)
+        #: Host names (besides IP addresses and localhost) that requests may name in ``Host``:
+        #: those given, and the name the sandbox was told to listen on.
+        self.allowed_hosts = (*allowed_hosts, *(() if guard.is_ip(host) else (host,)))
         self.max_connections = max_connections
         self.read_timeout = read_timeout
         self.record_limit = record_limit
