@@ -3,23 +3,55 @@
 An encoder that knows where its records end returns a :class:`RecordBytes` (bytes with an
 ``ends`` list), which is exact even when a record holds the separator inside a quoted value.
 Otherwise records are split at the separator the operation declares.
+
+Some records are completed per batch, just before the batch is first sent: an encoder lists
+them in ``RecordBytes.unfinished`` and gives ``finish``, which is called once per batch and
+whose bytes end each of the batch's unfinished records. The batch keeps them (a :class:`Batch`
+carries its ``suffix``), so every retry of the batch and every half of a split batch sends the
+very bytes the batch was given: a retry cannot turn into a different request.
 """
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
-from typing import Sequence
+from bisect import bisect_left
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Mapping, Sequence
 
 
 class RecordBytes(bytes):
     """An encoded body that also says where each record ends (offsets just past each record,
-    separators excluded). It is plain bytes to everything else."""
+    separators excluded). It is plain bytes to everything else.
+
+    The optional parts, for the batched write path:
+
+    ``unfinished``
+        The indices (ascending) of records that end with their batch's suffix.
+    ``finish``
+        Called once per batch holding an unfinished record, before its first attempt; returns
+        the suffix.
+    ``facts``
+        ``facts(suffix)``: what a suffix means, in words a host can act on (merged into the
+        report of a batch whose fate is unknown).
+    ``origin``
+        ``origin(i)``: where record ``i`` starts in the value the encoder was given, so that
+        ``value[origin(i):]`` holds records ``i`` onwards (record ``i`` is ``value[i]`` when absent).
+    """
 
     ends: Sequence[int]
+    unfinished: Sequence[int]
+    finish: Callable[[], bytes] | None
+    facts: Callable[[bytes], Mapping[str, Any]] | None
+    origin: Callable[[int], int] | None
 
-    def __new__(cls, data: bytes, ends: Sequence[int]) -> "RecordBytes":
+    def __new__(cls, data: bytes, ends: Sequence[int], *, unfinished: Sequence[int] = (),
+                finish: Callable[[], bytes] | None = None, facts: Callable[[bytes], Mapping[str, Any]] | None = None,
+                origin: Callable[[int], int] | None = None) -> "RecordBytes":
         obj = super().__new__(cls, data)
         obj.ends = ends
+        obj.unfinished = unfinished if finish is not None else ()
+        obj.finish = finish if unfinished else None
+        obj.facts = facts
+        obj.origin = origin
         return obj
 
 
@@ -40,6 +72,25 @@ def split_ends(data: bytes, separator: bytes) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Records [first, end) of a body, as one request sends them; ``suffix`` is what the plan's
+    ``finish`` gave the batch (empty when it holds no unfinished record)."""
+
+    first: int
+    end: int
+    suffix: bytes = b""
+
+    @property
+    def size(self) -> int:
+        return self.end - self.first
+
+    def halves(self) -> tuple["Batch", "Batch"]:
+        """The two halves of a batch too large for the server; both keep the batch's suffix."""
+        middle = (self.first + self.end) // 2
+        return replace(self, end=middle), replace(self, first=middle)
+
+
+@dataclass(frozen=True)
 class BatchPlan:
     """How one encoded body is cut into requests."""
 
@@ -49,6 +100,10 @@ class BatchPlan:
     separator: bytes
     split_on: tuple[int, ...] = ()
     gzip_above: int | None = None
+    unfinished: Sequence[int] = ()
+    finish: Callable[[], bytes] | None = None
+    facts: Callable[[bytes], Mapping[str, Any]] | None = None
+    origin: Callable[[int], int] | None = None
 
     @classmethod
     def of(cls, raw: bytes, size: int, separator: str = "\n", split_on: Sequence[int] = (),
@@ -57,7 +112,9 @@ class BatchPlan:
         ends = getattr(raw, "ends", None)
         if ends is None:
             ends = split_ends(raw, sep)
-        return cls(bytes(raw), ends, max(1, int(size)), sep, tuple(split_on), gzip_above)
+        return cls(bytes(raw), ends, max(1, int(size)), sep, tuple(split_on), gzip_above,
+                   getattr(raw, "unfinished", ()), getattr(raw, "finish", None), getattr(raw, "facts", None),
+                   getattr(raw, "origin", None))
 
     @property
     def records(self) -> int:
@@ -66,6 +123,17 @@ class BatchPlan:
     def ranges(self) -> list[tuple[int, int]]:
         """Record ranges [first, last) of the batches, in order."""
         return [(a, min(a + self.size, self.records)) for a in range(0, self.records, self.size)]
+
+    def batch(self, first: int, end: int) -> Batch:
+        """Records [first, end) as a batch about to be sent for the first time: finished now."""
+        if self.finish is None:
+            return Batch(first, end)
+        lo, hi = self._unfinished_in(first, end)
+        return Batch(first, end, self.finish() if hi > lo else b"")
+
+    def position(self, record: int) -> int:
+        """Where record ``record`` starts in the value the encoder was given."""
+        return self.origin(record) if self.origin is not None and record < self.records else record
 
     def start(self, first: int) -> int:
         if first == 0:
@@ -77,9 +145,38 @@ class BatchPlan:
             at += len(self.separator)
         return at
 
-    def body(self, first: int, last: int) -> tuple[bytes, bytes, bool]:
+    def is_unfinished(self, record: int) -> bool:
+        at = bisect_left(self.unfinished, record)
+        return at < len(self.unfinished) and self.unfinished[at] == record
+
+    def _unfinished_in(self, first: int, end: int) -> tuple[int, int]:
+        """The slice of ``unfinished`` that falls in records [first, end)."""
+        return bisect_left(self.unfinished, first), bisect_left(self.unfinished, end)
+
+    def records_bytes(self, first: int, end: int, suffix: bytes = b"") -> bytes:
+        """The bytes of records [first, end) with ``suffix`` ending each unfinished one."""
+        base = self.start(first)
+        raw = self.raw[base:self.ends[end - 1]]
+        if not suffix:
+            return raw
+        lo, hi = self._unfinished_in(first, end)
+        if lo == hi:
+            return raw
+        sep = self.separator
+        if hi - lo == end - first and raw.count(sep) == end - first - 1:
+            # Every record is unfinished and none holds a separator: one replace does it.
+            return raw.replace(sep, suffix + sep) + suffix
+        cuts = [self.ends[i] - base for i in self.unfinished[lo:hi]]
+        pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)])]
+        return suffix.join(pieces)
+
+    def record(self, index: int, suffix: bytes = b"") -> bytes:
+        """One record's bytes as its batch sends them."""
+        return self.records_bytes(index, index + 1, suffix)
+
+    def body(self, first: int, last: int, suffix: bytes = b"") -> tuple[bytes, bytes, bool]:
         """(raw bytes, bytes to send, compressed?) of records [first, last)."""
-        raw = self.raw[self.start(first):self.ends[last - 1]]
+        raw = self.records_bytes(first, last, suffix)
         if self.gzip_above is not None and len(raw) > self.gzip_above:
             return raw, gzip.compress(raw, compresslevel=6), True
         return raw, raw, False

@@ -15,6 +15,8 @@ import requests
 from . import inputs
 from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
                      ValidationError)
+from .batch import Batch
+from .batch_report import BatchReport
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
 from .render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
@@ -290,26 +292,31 @@ class Connection:
     def _run_batches(self, op: Operation, params: Mapping[str, Any], request: Request, tally: "_Tally",
                      progress: Callable[[Mapping[str, Any]], None] | None) -> tuple[Any, int, dict[str, Any]]:
         """Send each batch in order; halve one the server finds too large; keep going past a
-        partial write and report its rejected lines at the end. On any other error, say which
-        records were written and which were not."""
+        partial write and report its rejected lines at the end. On any other error, say what
+        was written, what was refused, what may have been, and what was not sent
+        (``batch_report``)."""
         plan = request.batch
         assert plan is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() != "content-encoding"}
-        queue = deque(plan.ranges())
+        report = BatchReport(plan, _body_field(op))
+        queue: deque[Batch | tuple[int, int]] = deque(plan.ranges())
         done = 0
         summary = {**request.summary, "sent_bytes": 0, "compressed": False, "batches": 0}
-        partial: list[tuple[int, int, APIError]] = []
         data: Any = None
         status = 0
         while queue:
-            first, end = queue.popleft()
-            raw, body, compressed = plan.body(first, end)
+            item = queue.popleft()
+            # A batch is finished once, before its first attempt: its retries and halves send the same bytes.
+            batch = item if isinstance(item, Batch) else plan.batch(*item)
+            _, body, compressed = plan.body(batch.first, batch.end, batch.suffix)
             batch_headers = {**headers, "Content-Encoding": "gzip"} if compressed else headers
-            response = self._exchange(op, replace(request, body=body, headers=batch_headers, batch=None), tally)
-            if response.status_code in plan.split_on and end - first > 1:
+            try:
+                response = self._exchange(op, replace(request, body=body, headers=batch_headers, batch=None), tally)
+            except ConnectorError as exc:
+                raise report.failure(exc, batch, self.policy.on_status) from None
+            if response.status_code in plan.split_on and batch.size > 1:
                 response.close()
-                middle = (first + end) // 2
-                queue.extendleft([(middle, end), (first, middle)])
+                queue.extendleft(reversed(batch.halves()))
                 summary["splits"] = summary.get("splits", 0) + 1
                 continue
             # The totals with this batch counted: what the codec reports after the last one.
@@ -319,17 +326,21 @@ class Connection:
                 data = decode_response(self.connector, op, params, after, response, self.host, self.redactor)
             except APIError as exc:
                 if not exc.details.get("partial_write"):
-                    raise _unwritten(exc, done, first, end, plan.records)
-                partial.append((first, end, exc))
+                    raise report.failure(exc, batch, self.policy.on_status) from None
+                report.written_in_part(batch, exc)
+            except ConnectorError as exc:
+                raise report.failure(exc, batch, self.policy.on_status) from None
+            else:
+                report.written_whole(batch)
             finally:
                 response.close()
             status, summary = response.status_code, after
-            done += end - first
+            done += batch.size
             if progress is not None:
                 progress({"records": done, "records_total": plan.records, "batches": summary["batches"],
                           "bytes": summary["sent_bytes"]})
-        if partial:
-            raise _partial(partial, done, plan.records, op.id)
+        if report.partial:
+            raise report.partial_error(op.id)
         return data, status, summary
 
     def _page_url(self, link: str) -> str:
@@ -466,6 +477,12 @@ def _not_safe(op: Operation) -> str:
             "so check whether it took effect before trying again")
 
 
+def _body_field(op: Operation) -> str:
+    """The parameter a batched body is made from (what a report's ``data[i:]`` names)."""
+    value = (op.request.body or {}).get("value")
+    return str(value.get("$param", "data")) if isinstance(value, Mapping) else "data"
+
+
 def _is_success(op: Operation, status: int) -> bool:
     return status in op.response.success if op.response.success else 200 <= status < 300
 
@@ -486,37 +503,17 @@ class _Tally:
         return self.current
 
     def note(self, exc: ConnectorError) -> ConnectorError:
-        if self.current is not None and (self.attempts > 1 or self.current.stopped):
-            exc.gave_up(self.attempts, f"gave up {self.current.summary()}")
+        """Say how the failing request was tried: "gave up after N attempts" only when it was
+        retried; why it was not, when a retry was wanted but not allowed."""
+        current = self.current
+        if current is None:
+            return exc
+        if current.count > 1:
+            exc.gave_up(current.count, f"gave up {current.summary()}")
+        elif current.stopped:
+            why = current.stopped
+            exc.gave_up(1, why if why.startswith("not retried") else f"not retried: {why}")
         return exc
-
-
-def _unwritten(exc: APIError, done: int, first: int, end: int, total: int) -> APIError:
-    """An error in the middle of a batched write, saying exactly what landed."""
-    exc.details.update({"records_written": done, "first_unwritten_record": first + 1, "records_total": total})
-    if first == 0 and end == total:
-        return exc
-    where = (f"records 1-{done} were written; records {first + 1}-{total} were not"
-             if done else f"no records were written (the failing batch held records {first + 1}-{end})")
-    if end - first == 1:
-        where += f"; record {first + 1} alone was refused"
-    exc.args = (f"{exc.args[0]} ({where})", *exc.args[1:])
-    return exc
-
-
-def _partial(partial: list[tuple[int, int, APIError]], done: int, total: int, op_id: str) -> APIError:
-    """One error for every batch written only in part (the server's own when the write was one batch)."""
-    if len(partial) == 1 and partial[0][:2] == (0, total):
-        return partial[0][2]
-    rejected = [line for _, _, exc in partial for line in exc.details.get("rejected_lines", [])]
-    batches = [{"records": f"{a + 1}-{b}", "status": exc.status, "message": exc.message} for a, b, exc in partial]
-    count = sum(exc.details.get("dropped", 0) for _, _, exc in partial) or len(rejected)
-    first = partial[0][2]
-    text = (f"{len(partial)} {'batches were' if len(partial) != 1 else 'batch was'} written only in part: "
-            f"{count or 'some'} point{'s' if count != 1 else ''} rejected; the server said: {first.message}")
-    return APIError(first.status, text, code=first.code, operation=op_id, body=first.body,
-                    details={"partial_write": True, "rejected_lines": rejected, "batches": batches,
-                             "records_sent": done, "records_total": total})
 
 
 def decode_response(connector: Connector, op: Operation, params: Mapping[str, Any], summary: Mapping[str, Any],

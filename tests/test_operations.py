@@ -137,7 +137,17 @@ def test_rejected_lines_are_listed_and_nothing_is_written(conn, sandbox) -> None
         conn.run("write_data", {"data": "cpu v=1 1\ncpu value=\nmem,host=a used=\n"})
     rejected = caught.value.details["rejected_lines"]
     assert [r["line"] for r in rejected] == ["cpu value=", "mem,host=a used="]
+    assert [r["record"] for r in rejected] == [1, 2]  # data's points, counted from 0
     assert all(r["reason"] for r in rejected)
+    assert stored(sandbox) == []
+
+
+def test_a_rejected_line_is_quoted_as_given_though_the_batch_stamped_it(conn, sandbox) -> None:
+    # "m v=1x" lacks a time, so its batch gave it the client's clock, which the server quotes back.
+    with pytest.raises(APIError) as caught:
+        conn.run("write_data", {"data": "m v=1\nm v=1x"})
+    (rejected,) = caught.value.details["rejected_lines"]
+    assert rejected == {"line": "m v=1x", "reason": "invalid number", "record": 1}
     assert stored(sandbox) == []
 
 
@@ -147,7 +157,10 @@ def test_partial_write_reports_the_dropped_points(conn, sandbox) -> None:
         conn.run("write_data", {"data": 'm v="text" 2\nm v=3 3\nm v=4i 4'})
     err = caught.value
     assert (err.status, err.code) == (422, "unprocessable entity")
-    assert err.details == {"dropped": 2, "partial_write": True}
+    assert {k: err.details[k] for k in ("dropped", "partial_write", "records_total", "records_written",
+                                        "records_rejected", "records_not_sent")} == {
+        "dropped": 2, "partial_write": True, "records_total": 3, "records_written": 1, "records_rejected": 2,
+        "records_not_sent": 0}
     assert sorted(p.time for p in stored(sandbox)) == [1, 3]
 
 
@@ -157,8 +170,16 @@ def test_an_error_mid_write_says_which_records_landed(conn, sandbox) -> None:
     with pytest.raises(APIError) as caught:
         conn.run("write_data", {"data": "\n".join(lines), "batch_size": 2})
     error = caught.value
-    assert (error.details["records_written"], error.details["first_unwritten_record"]) == (2, 3)
-    assert "records 1-2 were written; records 3-6 were not" in str(error)
+    assert {k: error.details[k] for k in ("records_total", "records_written", "records_in_doubt",
+                                          "records_not_written", "records_not_sent", "first_unwritten_record",
+                                          "resume_from")} == {
+        "records_total": 6, "records_written": 2, "records_in_doubt": 0, "records_not_written": 4,
+        "records_not_sent": 2, "first_unwritten_record": 2, "resume_from": len("\n".join(lines[:2])) + 1}
+    assert error.details["failed_batch"] == {"first": 2, "end": 4, "outcome": "refused"}
+    assert error.details["rejected_lines"] == [{"line": "m v= 3", "reason": "missing field value", "record": 3}]
+    assert ("records 0-1 were written; the batch of records 2-3 was refused; records 4-5 were not sent; "
+            "resume with data[16:]") in str(error)
+    assert "\n".join(lines)[16:].startswith("m v=2 2")
     assert sorted(p.time for p in stored(sandbox)) == [0, 1]  # later batches were not sent
 
 
@@ -171,9 +192,11 @@ def test_partial_writes_in_several_batches_are_reported_together(conn, sandbox) 
         conn.run("write_data", {"data": "\n".join(lines), "batch_size": 2})
     error = caught.value
     assert (error.status, error.details["partial_write"]) == (422, True)
-    assert [b["records"] for b in error.details["batches"]] == ["1-2", "5-6"]
+    assert [(b["first"], b["end"]) for b in error.details["batches"]] == [(0, 2), (4, 6)]
     assert error.details["records_sent"] == 6
-    assert str(error).startswith("write_data: HTTP 422") and "2 batches were written only in part: 2 points" in str(error)
+    assert (error.details["records_written"], error.details["records_rejected"]) == (4, 2)
+    assert str(error).startswith("write_data: HTTP 422")
+    assert "2 batches were written only in part: 2 records rejected, 4 of 6 written" in str(error)
     assert sorted(p.time for p in stored(sandbox)) == [1, 10, 12, 13, 15]
 
 

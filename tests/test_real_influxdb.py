@@ -166,9 +166,10 @@ def test_malformed_lines_are_400_with_the_rejected_lines(db: DB) -> None:
     assert error.message.startswith("partial write: unable to parse 'm value=")
     # 1.x appends " dropped=0" to the whole message, after the last reason: not part of it.
     assert error.details["rejected_lines"] == [
-        {"line": f"m value= {T0_NS + 1}", "reason": "missing field value"},
-        {"line": f"m,t v=2 {T0_NS + 2}", "reason": "missing tag value"},
+        {"line": f"m value= {T0_NS + 1}", "reason": "missing field value", "record": 1},
+        {"line": f"m,t v=2 {T0_NS + 2}", "reason": "missing tag value", "record": 2},
     ]
+    assert (error.details["records_written"], error.details["records_rejected"]) == (2, 2)
     # Unlike 2.x, InfluxDB 1.x keeps the well-formed lines of a body it answers 400 to.
     assert (error.details["partial_write"], error.details["dropped"]) == (True, 0)
     assert [r["v"] for r in db.stored('SELECT "v" FROM "m"')] == [1.0, 3.0]
@@ -185,9 +186,10 @@ def test_a_partial_write_in_one_batch_does_not_stop_the_others(db: DB) -> None:
     # Every batch was sent, in order; the one written only in part is named with its records.
     assert [b["records"] for b in batches] == [3, 6, 9]
     assert error.details["records_sent"] == 9 and error.details["records_total"] == 9
-    assert [b["records"] for b in error.details["batches"]] == ["4-6"]
-    assert error.details["rejected_lines"] == [{"line": f"m v= {T0_NS + 4}", "reason": "missing field value"}]
-    assert "1 batch was written only in part: 1 point rejected" in str(error)
+    assert [(b["first"], b["end"]) for b in error.details["batches"]] == [(3, 6)]
+    assert error.details["rejected_lines"] == [
+        {"line": f"m v= {T0_NS + 4}", "reason": "missing field value", "record": 4}]
+    assert "1 batch was written only in part: 1 record rejected, 8 of 9 written" in str(error)
     # InfluxDB 1.x keeps the good lines of a partial batch: all but the bad one landed.
     assert [r["v"] for r in db.stored('SELECT "v" FROM "m"')] == [0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0]
 
@@ -246,15 +248,23 @@ def test_the_string_limit_is_the_documented_one(db: DB) -> None:
 
 @pytest.mark.parametrize("record, where", [
     ({"measurement": "a\nb", "fields": {"v": 1.0}}, "data[0].measurement"),
-    ({"measurement": "m", "tags": {"a\rb": "v"}, "fields": {"v": 1.0}}, "data[0].tags.a\rb"),
+    ({"measurement": "m", "tags": {"a\r\nb": "v"}, "fields": {"v": 1.0}}, "data[0].tags.a\r\nb"),
     ({"measurement": "m", "tags": {"k": "a\nb"}, "fields": {"v": 1.0}}, "data[0].tags.k"),
     ({"measurement": "m", "fields": {"a\r\nb": 1.0}}, "data[0].fields.a\r\nb"),
 ])
-def test_line_breaks_in_names_are_refused_naming_where(db: DB, record: dict, where: str) -> None:
+def test_line_feeds_in_names_are_refused_naming_where(db: DB, record: dict, where: str) -> None:
     with pytest.raises(ValidationError) as caught:
         db.write([record])
     (message,) = caught.value.by_field()[where]
-    assert "newline" in message
+    assert "contains a line feed (\\n) at index" in message
+
+
+def test_carriage_returns_and_tabs_in_names_are_stored_as_written(db: DB) -> None:
+    db.write([{"measurement": "c\rm\tx", "tags": {"t\rk": "v\r\tx", "\ttab": "\t"},
+               "fields": {"f\rk": 1.0, "\tf": "s\r\n"}, "time": T0_NS}])
+    ((series,),) = [r["series"] for r in db.server.influxql("SELECT * FROM /.*/ GROUP BY *", db.name, epoch="ns")]
+    assert series["name"] == "c\rm\tx" and series["tags"] == {"t\rk": "v\r\tx", "\ttab": "\t"}
+    assert dict(zip(series["columns"], series["values"][0])) == {"time": T0_NS, "f\rk": 1.0, "\tf": "s\r\n"}
 
 
 def test_the_server_cannot_carry_line_breaks_in_names(db: DB) -> None:

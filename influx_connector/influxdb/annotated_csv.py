@@ -349,6 +349,17 @@ def _converter(datatype: str, typed: bool) -> Converter:
 
 # --- reading lines --------------------------------------------------------------------------
 
+def _line_breaks_as_written(cells: list[str]) -> list[str]:
+    """The cells of a record that spans lines, with line breaks as the server was given them.
+
+    InfluxDB writes its CSV with Go's encoding/csv and CRLF line ends (``UseCRLF``): inside a
+    quoted cell that writer turns each LF into CRLF and drops every CR (a lone CR and the CR of
+    a CRLF alike). So a CRLF in a cell was written as LF, and is read back as one; a CR never
+    reaches the client, and any other line break (from another writer) is kept as it is.
+    """
+    return [cell.replace("\r\n", "\n") if "\r\n" in cell else cell for cell in cells]
+
+
 _CSV_LINE_ENDS = ("\n", "\r")
 # str.splitlines() also breaks at these, but to CSV they are ordinary characters inside a cell.
 _OTHER_LINE_ENDS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
@@ -460,6 +471,8 @@ class _Decoder:
                 raise DecodeError(f"line {reader.line_num}: malformed CSV: {exc}") from None
             line = last_line + 1  # a quoted cell may span lines: report where the record starts
             last_line = reader.line_num
+            if last_line > line:
+                cells = _line_breaks_as_written(cells)
             yield from self._record(cells, line)
         yield from self._end_block()
 
@@ -1025,6 +1038,8 @@ class _FastDecoder(_Decoder):
                         break
                     except csv.Error as exc:
                         raise DecodeError(f"line {src.read}: malformed CSV: {exc}") from None
+                    if src.read > start:
+                        cells = _line_breaks_as_written(cells)
                     yield from record(cells, start)
                     continue
                 line = line.rstrip("\r\n")

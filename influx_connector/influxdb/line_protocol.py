@@ -18,6 +18,8 @@ record-by-record reference path, so both write the same lines and raise the same
 from __future__ import annotations
 
 import math
+import time
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import accumulate, islice
 from datetime import datetime, timezone
@@ -139,10 +141,23 @@ def _escape_field_key(name: str) -> str:
     return escaped.replace('\\"', '\\\\"') if '\\"' in escaped else escaped
 
 
+def _line_feed_problem(text: str) -> str | None:
+    """A line feed ends a line wherever it stands outside a string value, and no escape keeps it
+    in a name (a backslash before it is kept as a character). Carriage returns and tabs are
+    ordinary characters to the server's parser (1.6.7 stores them as written), so they go as
+    they are."""
+    at = text.find("\n")
+    if at < 0:
+        return None
+    shown = text[max(0, at - 10):at]
+    return (f"contains a line feed (\\n) at index {at}{f' (after {shown!r})' if shown else ''}, "
+            "which ends the line in line protocol: only string field values can hold one")
+
+
 def _name_problem(name: str) -> str | None:
     """Why a measurement, tag key or field key cannot be written, or None if it can."""
-    if "\n" in name or "\r" in name:
-        return "contains a newline, which line protocol cannot carry"
+    if "\n" in name:
+        return _line_feed_problem(name)
     if name[0] == "_":
         return "names starting with '_' are reserved by InfluxDB"
     return None
@@ -464,8 +479,8 @@ def _tag_set(tags: Any, problems: list[tuple[str, str]]) -> str:
             value = str(value)
         if value == "":
             continue  # line protocol has no empty tag values: leave the tag out
-        if "\n" in value or "\r" in value:
-            problems.append((f".tags.{name}", "contains a newline, which line protocol cannot carry"))
+        if "\n" in value:
+            problems.append((f".tags.{name}", str(_line_feed_problem(value))))
             continue
         if "\\" in value:
             problem = _backslash_problem(value, _TAG_BACKSLASH_BEFORE)
@@ -780,8 +795,9 @@ def _new_shape(shapes: dict[Any, Any], key: tuple[Any, Any, Any], unit_ns: int) 
 _SHAPES: dict[int, dict[Any, Any]] = {unit: {} for unit in _PRECISION_NS.values()}
 
 
-def _encode_lines(records: Iterable[Any], unit_ns: int, field: str) -> Iterator[str]:
-    """One line per record: through the shape's formatter when it can, else _encode_record."""
+def _encode_lines(records: Iterable[Any], unit_ns: int, field: str, untimed: list[int] | None = None) -> Iterator[str]:
+    """One line per record: through the shape's formatter when it can, else _encode_record.
+    The indices of records without a time are added to ``untimed`` when it is given."""
     shapes = _SHAPES[unit_ns]
     formatter_of = shapes.get
     for index, record in enumerate(records):
@@ -814,9 +830,14 @@ def _encode_lines(records: Iterable[Any], unit_ns: int, field: str) -> Iterator[
                         formatter = _new_shape(shapes, key, unit_ns)
                     line = formatter(tags, fields, stamp)
                     if line is not None:
+                        if stamp is None and untimed is not None:
+                            untimed.append(index)
                         yield line
                         continue
-        yield _encode_record(record, index, unit_ns, field)
+        line = _encode_record(record, index, unit_ns, field)  # a Mapping from here on: others raised
+        if untimed is not None and record.get("time") is None:
+            untimed.append(index)
+        yield line
 
 
 def encode_records(
@@ -853,30 +874,85 @@ def _utf8(text: str, lines: list[str], field: str, *, records: bool) -> bytes:
     raise AssertionError("unreachable: the whole text failed to encode but no line did")
 
 
-def _text_data(text: str, field: str) -> tuple[RecordBytes, int]:
-    """The body of line-protocol text, marked with where each line ends, and its point count.
+def _text_data(text: str, field: str, unit_ns: int = 1) -> tuple[RecordBytes, int]:
+    """The body of line-protocol text, marked with where each point ends, and its point count.
 
-    Lines are found as the server finds them, so a newline inside a quoted string value does not
-    end a point; blank lines and ``#`` comments are not points."""
-    from .lines import point_ends
+    Points are found as the server finds them, so a newline inside a quoted string value does
+    not end one; blank lines and ``#`` comments are not points (they travel with the point after
+    them, and the server skips them). A carriage return right before the newline that ends a
+    line is dropped (CRLF line ends); every other one is kept, inside strings and names alike.
+    Points without a timestamp are left unfinished: each batch gives them the client's clock
+    (see ``_clock``)."""
+    from .lines import point_ends, points
 
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    text = text.rstrip("\n")
+    whole = len(text)
+    text = _without_trailing_line_ends(text)
     if not text.strip():
         raise _empty(field)
-    body = _utf8(text, text.split("\n"), field, records=False)
-    ends = point_ends(body)
-    count = 0
-    start = 0
-    for end in ends:
-        stripped = body[start:end].strip()
-        if stripped and not stripped.startswith(b"#"):
-            count += 1
-        start = end + 1
-    if count == 0:
+    given = _utf8(text, text.split("\n"), field, records=False)
+    body, line_ends, dropped = _drop_cr_at_line_ends(given, point_ends(given))
+    ends, untimed = points(body, line_ends)
+    if not ends:
         raise ValidationError([FieldError(field, "contains only comments: give at least one point")])
-    return RecordBytes(body, ends), count
+
+    def origin(record: int) -> int:
+        """The index in ``text`` where the line of point ``record`` (or what follows it) starts."""
+        if record >= len(ends):
+            return whole
+        at = 0 if record == 0 else ends[record - 1] + 1
+        at += bisect_left(dropped, at)  # where it was before carriage returns were dropped
+        return at if len(given) == len(text) else len(given[:at].decode("utf-8"))
+
+    return RecordBytes(body, ends, unfinished=untimed, finish=_clock(unit_ns), facts=_clock_facts(unit_ns),
+                       origin=origin), len(ends)
+
+
+def _without_trailing_line_ends(text: str) -> str:
+    end = len(text)
+    while end and text[end - 1] == "\n":
+        end -= 2 if end > 1 and text[end - 2] == "\r" else 1
+    return text[:end]
+
+
+def _drop_cr_at_line_ends(body: bytes, ends: list[int]) -> tuple[bytes, list[int], list[int]]:
+    """The body without the carriage return of each CRLF that ends a line, its line ends moved
+    to match, and where the dropped ones were (offsets in the new body)."""
+    if b"\r\n" not in body:
+        return body, ends, []
+    cuts = [end - 1 for end in ends if body[end - 1] == 0x0D and body[end:end + 1] == b"\n"]
+    if not cuts:
+        return body, ends, []
+    pieces = [body[a:b] for a, b in zip([0] + [c + 1 for c in cuts], cuts + [len(body)])]
+    moved: list[int] = []
+    k = 0
+    for end in ends:
+        while k < len(cuts) and cuts[k] < end:
+            k += 1
+        moved.append(end - k)
+    return b"".join(pieces), moved, [c - i for i, c in enumerate(cuts)]
+
+
+def _clock(unit_ns: int) -> Any:
+    """The per-batch suffix of points without a time: the client's clock in the write's unit.
+
+    The server stamps such a point with its own clock, truncated to the precision, when the
+    request arrives, and a whole request gets one time; so does each batch here. Stamping
+    before the first attempt makes a retry send the same point again, which the server merges,
+    instead of a new point a moment later."""
+
+    def finish() -> bytes:
+        return b" %d" % (time.time_ns() // unit_ns)
+
+    return finish
+
+
+def _clock_facts(unit_ns: int) -> Any:
+    names = {unit: name for name, unit in _PRECISION_NS.items()}
+
+    def facts(suffix: bytes) -> dict[str, Any]:
+        return {"time_given": int(suffix), "precision": names[unit_ns]}
+
+    return facts
 
 
 def encode_data(
@@ -894,7 +970,7 @@ def encode_data(
     """
     unit_ns = _precision_unit(precision)
     if isinstance(data, str):
-        return _text_data(data, field)
+        return _text_data(data, field, unit_ns)
     body, lines, _ = _records_body(data, unit_ns, field)
     return body, len(lines)
 
@@ -912,8 +988,9 @@ def encode_points(
     """
     unit_ns = _precision_unit(precision)
     if isinstance(data, str):
-        return _text_data(data, field)
-    body, lines, chars = _records_body(data, unit_ns, field)
+        return _text_data(data, field, unit_ns)
+    untimed: list[int] = []
+    body, lines, chars = _records_body(data, unit_ns, field, untimed)
     if len(body) == chars:  # ASCII: a character is a byte
         sizes: Iterable[int] = map(len, lines)
     else:
@@ -921,13 +998,14 @@ def encode_points(
     # A point ends its size and a newline past the end of the one before; the first one's
     # "newline" is the -1 the sums start from.
     ends = list(islice(accumulate(map(_PLUS_ONE, sizes), initial=-1), 1, None))
-    return RecordBytes(body, ends), len(lines)
+    return RecordBytes(body, ends, unfinished=untimed, finish=_clock(unit_ns), facts=_clock_facts(unit_ns)), len(lines)
 
 
 _PLUS_ONE = (1).__add__
 
 
-def _records_body(data: Any, unit_ns: int, field: str) -> tuple[bytes, list[str], int]:
+def _records_body(data: Any, unit_ns: int, field: str,
+                  untimed: list[int] | None = None) -> tuple[bytes, list[str], int]:
     """The body, its lines and its length in characters."""
     if isinstance(data, Mapping):
         data = [data]
@@ -937,6 +1015,6 @@ def _records_body(data: Any, unit_ns: int, field: str) -> tuple[bytes, list[str]
         ])
     if not data:
         raise _empty(field)
-    lines = list(_encode_lines(data, unit_ns, field))
+    lines = list(_encode_lines(data, unit_ns, field, untimed))
     text = "\n".join(lines)
     return _utf8(text, lines, field, records=True), lines, len(text)

@@ -93,6 +93,9 @@ def parse_points(
         if precision not in PRECISION_NS:
             raise ValueError(f"invalid precision {precision!r}; valid precision units are ns, us, ms, and s")
         multiplier = PRECISION_NS[precision]
+    # A point without a timestamp gets the time the request arrived, truncated to the
+    # precision, as on the server (its SetPrecision): one time for the whole request.
+    default_time_ns -= default_time_ns % multiplier
     points: list[ParsedPoint] = []
     errors: list[str] = []
     for line in split_points(text):

@@ -1002,18 +1002,27 @@ class Api:
         except dbrp.DbrpError as exc:
             shown = f'"{exc.name}"' if exc.kind == "database" else exc.name
             raise not_found(f"{exc.kind} not found: {shown}") from None
-        return self._write_points(req, bucket, multiplier=V1_PRECISION_NS.get(req.param("precision") or "ns", 1))
+        return self._write_points(req, bucket, v1=True,
+                                  multiplier=V1_PRECISION_NS.get(req.param("precision") or "ns", 1))
 
-    def _write_points(self, req: Request, bucket: Bucket, **units: Any) -> Reply:
-        """Parse the body's line protocol (all or nothing) and store it: the part both writes share."""
+    def _write_points(self, req: Request, bucket: Bucket, v1: bool = False, **units: Any) -> Reply:
+        """Parse the body's line protocol and store it: the part both writes share.
+
+        ``/api/v2/write`` is all or nothing: a line it cannot parse fails the whole body. The v1
+        ``/write`` does as InfluxDB 1.6.7 does: it stores the points it could parse and answers
+        400 "partial write: <the parse errors> dropped=0"; when the storage also refused points,
+        its answer names only that ("partial write: <why> dropped=<how many>").
+        """
         text = self._write_body(req)
         now_ns = time.time_ns()
         points, errors = lineproto.parse_points(text, default_time_ns=now_ns, **units)
-        if errors:
+        if errors and not (v1 and points):
             raise invalid("\n".join(errors))
         if not points:
             raise invalid("writing requires points")
         dropped, reason = self._store_points(bucket, points, now_ns)
+        if v1 and (dropped or errors):
+            raise invalid(f"partial write: {reason if dropped else chr(10).join(errors)} dropped={dropped}")
         if dropped:
             raise unprocessable(f"failure writing points to database: partial write: {reason} dropped={dropped}")
         return Reply(204)
