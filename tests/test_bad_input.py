@@ -101,7 +101,7 @@ def test_unknown_parameter_is_refused_with_a_suggestion(sandbox, op_id: str) -> 
     ([{"measurement": "m", "fields": {}}], "data[0].fields", ""),
     ([{"measurement": "m", "fields": {"v": float("nan")}}], "data[0].fields.v", "NaN"),
     ([{"measurement": "m", "fields": {"v": 2**63}}], "data[0].fields.v", ""),
-    ([{"measurement": "m", "tags": {"t": "a\nb"}, "fields": {"v": 1}}], "data[0].tags.t", "newline"),
+    ([{"measurement": "m", "tags": {"t": "a\nb"}, "fields": {"v": 1}}], "data[0].tags.t", "line feed (\\n) at index 1"),
     ([{"measurement": "m", "fields": {"v": "x" * 70000}}], "data[0].fields.v", ""),
     ([{"measurement": "m", "tags": {"t": "x" * 70000}, "fields": {"v": 1}}], "data[0]", ""),
 ])

@@ -417,7 +417,9 @@ def test_encode_points_marks_where_each_point_ends() -> None:
     assert count == 3 and body.ends == [len(b'm s="two\nlines \\"q\\""'), 37, 45]
     assert bytes(body)[37:38] == b"\n" and bytes(body)[body.ends[-1] - 7:] == b"m v=1.5"
     text, count = encode_points("m v=1\n\n# note\nm s=\"a\nb\" 5\n")
-    assert text.ends == point_ends(bytes(text)) and bytes(text) == encode_data("m v=1\n\n# note\nm s=\"a\nb\" 5\n")[0]
+    # Points only: the comment line goes with the point after it.
+    assert text.ends == [5, 25] and point_ends(bytes(text)) == [5, 13, 25]
+    assert bytes(text) == encode_data("m v=1\n\n# note\nm s=\"a\nb\" 5\n")[0]
     with pytest.raises(ValidationError, match="must be line protocol text or a list of records"):
         encode_points(5)  # type: ignore[arg-type]
 

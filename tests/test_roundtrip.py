@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from influx_connector.connection import Connection
 from influx_connector.errors import ValidationError
 from influx_connector.influxdb.line_protocol import encode_records
+from influx_connector.sandbox import Sandbox
 
 from .influxd import InfluxD, influxd, quote_ident  # noqa: F401
 
@@ -376,3 +377,134 @@ def test_float_text_is_exact() -> None:
     for value in (5e-324, 1.7976931348623157e308, 0.1, 1 / 3, -2.0**-1074, 2.0**53 + 2):
         (line,) = encode_records([rec("m", {}, {"v": value})])
         assert float(line.split("=", 1)[1].split(" ")[0]) == value and math.isfinite(value)
+
+
+# --- the same records through the sandbox: written exactly, read back through Flux's CSV ---------------
+#
+# The sandbox stores what it parsed, so its store shows the write path exactly: names with CR and
+# TAB, strings with LF, CRLF, CR and TAB, all as written. Read back with query_data, the answer is
+# annotated CSV as InfluxDB writes it (Go's encoding/csv with CRLF line ends): inside a quoted
+# cell every LF becomes CRLF and every CR is dropped. The decoder turns CRLF back into LF, so what
+# comes back is what was written less its carriage returns, which no client of a real InfluxDB 2.x
+# can get through Flux (read them with InfluxQL, as above, where they are kept).
+
+SANDBOX_T0 = 1_700_000_000_000_000_000
+FLUX_COLUMNS = {"result", "table", "_start", "_stop", "_time", "_value", "_field", "_measurement"}
+
+
+def without_cr(value: Any) -> Any:
+    return value.replace("\r", "") if isinstance(value, str) else value
+
+
+def as_flux_reads(value: Any) -> Any:
+    """A field value as it comes back through annotated CSV: no CRs, and an empty string is an
+    empty cell, which the format reads as null."""
+    value = without_cr(value)
+    return None if value == "" else value
+
+
+def flux_readable(batch: list[dict[str, Any]]) -> bool:
+    """Names that stay distinct and non-empty once their CRs are dropped, and tag keys that are
+    not CSV columns (an empty cell is null, and the server's CSV would repeat a column)."""
+    measurements = [without_cr(r["measurement"]) for r in batch]
+    if len(set(measurements)) != len(measurements):
+        return False
+    for record in batch:
+        names = [record["measurement"], *record["fields"], *(k for k, v in record["tags"].items() if v != ""),
+                 *(v for v in record["tags"].values() if v != "")]
+        if not all(without_cr(name) for name in names):
+            return False
+        tags = [without_cr(k) for k, v in record["tags"].items() if v != ""]
+        if len(set(tags)) != len(tags) or FLUX_COLUMNS & set(tags):
+            return False
+        if len({without_cr(k) for k in record["fields"]}) != len(record["fields"]):
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def flux_box() -> Iterator[tuple[Sandbox, Connection]]:
+    from influx_connector import api
+
+    with Sandbox(token="rt-token", org="rt-org", bucket="rt") as sandbox:
+        with api.connect(sandbox.connection_settings) as connection:
+            yield sandbox, connection
+
+
+def sandbox_round_trip(sandbox: Sandbox, conn: Connection, batch: list[dict[str, Any]], as_text: bool) -> None:
+    assert sandbox.bucket is not None
+    sandbox.bucket.series.clear()
+    records = [{**r, "time": SANDBOX_T0 + i} for i, r in enumerate(batch)]
+    data: Any = "\n".join(encode_records(records)) if as_text else records
+    assert conn.run("write_data", {"data": data}).data["points"] == len(records)
+    # What the server holds: exactly what was written.
+    held = {(p.measurement, p.tags, p.field, p.value, p.time) for p in sandbox.bucket.points()}
+    expected = {(r["measurement"], tuple(sorted((k, v) for k, v in r["tags"].items() if v != "")), k, v, r["time"])
+                for r in records for k, v in r["fields"].items()}
+    assert {(m, t, f, same_key(v), time) for m, t, f, v, time in held} == \
+        {(m, t, f, same_key(v), time) for m, t, f, v, time in expected}
+    # What Flux gives back: the same, less the CRs the server's CSV writer drops.
+    rows = conn.run("query_data", {"query": 'from(bucket: "rt") |> range(start: 2023-01-01T00:00:00Z)'}).data
+    got = {(row["_measurement"], tuple(sorted((k, v) for k, v in row.items() if k not in FLUX_COLUMNS)),
+            row["_field"], same_key(row["_value"])) for row in rows}
+    assert got == {(without_cr(m), tuple(sorted((without_cr(k), without_cr(v)) for k, v in t)), without_cr(f),
+                    same_key(as_flux_reads(v))) for m, t, f, v, _ in expected}
+
+
+def same_key(value: Any) -> Any:
+    """A value with its type, comparable across int/float/bool (True == 1 otherwise); -0.0 keeps its sign."""
+    if isinstance(value, float):
+        return ("float", math.copysign(1.0, value), abs(value))
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@given(batch=batches.filter(flux_readable), as_text=st.booleans())
+@example(batch=EDGES[-1], as_text=False)
+@example(batch=EDGES[-1], as_text=True)
+def test_records_round_trip_through_the_sandbox(flux_box: tuple[Sandbox, Connection], batch: list[dict[str, Any]],
+                                                as_text: bool) -> None:
+    sandbox_round_trip(*flux_box, batch, as_text)
+
+
+# The bytes InfluxDB 2.x answers for one string column holding LF, CRLF, CR and TAB: its Flux CSV
+# encoder writes with Go's encoding/csv and UseCRLF (flux csv/result.go), whose writer quotes a
+# cell holding a CR, LF, quote or comma or starting with a space or tab, writes each LF inside
+# quotes as CRLF and drops each CR (encoding/csv writer.go).
+GO_WRITTEN = (
+    b"#datatype,string,long,string\r\n#group,false,false,false\r\n#default,_result,,\r\n,result,table,s\r\n"
+    b',,0,"a\r\nb"\r\n'       # "a\nb"
+    b',,0,"a\r\nb"\r\n'       # "a\r\nb": the CR is dropped, the LF written as CRLF
+    b',,0,"ab"\r\n'           # "a\rb": the CR is dropped
+    b',,0,"\tlead"\r\n'       # "\tlead": quoted for its leading tab, which stays
+    b",,0,mid\ttab\r\n"       # "mid\ttab"
+    b',,0,"\r\n\r\n"\r\n'     # "\n\n"
+    b"\r\n"
+)
+
+
+def test_the_decoder_reads_what_influxdbs_csv_writer_made_of_line_breaks() -> None:
+    from influx_connector.influxdb.annotated_csv import decode, lines_from_chunks
+
+    wanted = ["a\nb", "a\nb", "ab", "\tlead", "mid\ttab", "\n\n"]
+    for size in (1, 5, 64, 4096):  # as the answer arrives, in chunks of any size (fast path)...
+        chunks = [GO_WRITTEN[i:i + size] for i in range(0, len(GO_WRITTEN), size)]
+        assert [row["s"] for row in decode(lines_from_chunks(chunks))] == wanted
+    lines = GO_WRITTEN.decode().splitlines(keepends=True)  # ...and line by line (reference path)
+    assert [row["s"] for row in decode(iter(lines))] == wanted
+
+
+def test_the_sandbox_writes_line_breaks_as_influxdb_does(flux_box: tuple[Sandbox, Connection]) -> None:
+    sandbox, conn = flux_box
+    assert sandbox.bucket is not None
+    sandbox.bucket.series.clear()
+    values = ["a\nb", "a\r\nb", "a\rb", "\tlead", "mid\ttab", "\n\n"]
+    conn.run("write_data", {"data": [{"measurement": "m", "tags": {"i": str(i)}, "fields": {"s": v},
+                                      "time": SANDBOX_T0} for i, v in enumerate(values)]})
+    query = 'from(bucket: "rt") |> range(start: 2023-01-01T00:00:00Z) |> group() |> keep(columns: ["_value"])'
+    answer = conn.run("query_data", {"query": query, "shape": "csv"}).data.encode("utf-8")
+    # The data rows, byte for byte as InfluxDB's writer makes them.
+    assert answer[answer.index(b",,0,"):] == GO_WRITTEN[GO_WRITTEN.index(b",,0,"):]
+    assert [row["_value"] for row in conn.run("query_data", {"query": query}).data] == \
+        ["a\nb", "a\nb", "ab", "\tlead", "mid\ttab", "\n\n"]

@@ -106,10 +106,17 @@ def test_field_key_escapes_comma_space_and_equals():
     assert one(r"m f\ k\=x\,y=1").field == "f k=x,y"
 
 
-def test_double_backslash_reads_as_one_and_a_lone_backslash_stays():
-    assert one(r"a\\b f=1").measurement == "a\\b"
+def test_backslashes_stay_unless_right_before_a_special_character():
+    # As InfluxDB 1.6.7 reads them: backslashes do not pair up in names, and only the one right
+    # before a character special to the part is dropped.
+    assert one(r"a\\b f=1").measurement == "a\\\\b"
     assert one(r"a\b f=1").measurement == "a\\b"
     assert one(r"m,t=x\y f=1").tags == (("t", "x\\y"),)
+    assert one(r"m,t=a\\b\\\\c f=1i").tags == (("t", "a\\\\b\\\\\\\\c"),)
+    assert one(r"m,t=a\\\,b f=1i").tags == (("t", "a\\\\,b"),)
+    assert one(r'a\"b f=1i').measurement == 'a"b'
+    assert one(r'm f\\"k=1i').field == 'f\\"k'
+    assert one(r"m,t=a\\,b f=1i").tags == (("t", "a\\,b"),)  # the comma is escaped: no pairing
 
 
 def test_quotes_in_names_and_tag_values_are_literal():

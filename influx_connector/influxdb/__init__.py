@@ -104,6 +104,39 @@ def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns")
     return body, {"count": count}
 
 
+def remaining(data: Any, error: Any) -> Any:
+    """What is left to write after a batched write failed: send it to resume exactly once.
+
+    ``error`` is the error raised (or its ``details``). What is left is
+    ``data[details["resume_from"]:]``. When the failing batch's fate is unknown (it was sent and
+    no answer came, so the server may have stored it), its points without a time are given the
+    time that batch gave them (``failed_batch["time_given"]``): sent again, they replace what
+    the server may hold instead of landing a second time. Records are copied, never changed.
+    """
+    from .line_protocol import encode_points
+
+    details = getattr(error, "details", error)
+    start = details["resume_from"]
+    failed = details.get("failed_batch") or {}
+    if isinstance(data, Mapping):
+        data = [data]
+    given = failed.get("time_given")
+    if given is None or failed.get("outcome") != "in doubt":
+        return data[start:]
+    doubtful = failed["end"] - failed["first"]
+    if isinstance(data, str):
+        body, _ = encode_points(data[start:])
+        cuts = [body.ends[i] for i in body.unfinished if i < doubtful]
+        suffix = b" %d" % given
+        pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+        return suffix.join(pieces).decode("utf-8")
+    rest = list(data[start:])
+    for index, record in enumerate(rest[:doubtful]):
+        if isinstance(record, Mapping) and record.get("time") is None:
+            rest[index] = {**record, "time": given}
+    return rest
+
+
 def write_error_details(status: int, message: Any) -> dict[str, Any]:
     """The rejected lines of a 400 write, and the dropped count of a partial write: a 422, or
     the 400 "partial write: ..." of InfluxDB 1.x, which wrote the lines it could parse."""

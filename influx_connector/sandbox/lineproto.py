@@ -33,10 +33,14 @@ UINT64_MAX = 2**64 - 1
 TRUE_WORDS = frozenset({"t", "T", "true", "True", "TRUE"})
 FALSE_WORDS = frozenset({"f", "F", "false", "False", "FALSE"})
 
-# Characters a backslash escapes in each element. A backslash before anything else is kept
-# literally; ``\\`` always reads as one backslash (reference section 6, "Escaping").
-MEASUREMENT_ESCAPES = frozenset(", \\")
-KEY_ESCAPES = frozenset(",= \\")  # tag keys, tag values and field keys
+# How InfluxDB's parser reads names (as InfluxDB 1.6.7 does it; the connector's round-trip tests
+# check the same rules against the real server): a name ends at a delimiter that is not
+# *directly* preceded by a backslash (backslashes do not pair up there), and unescaping drops a
+# backslash only before one of the characters below; every other backslash is kept, "\\" too.
+# String field values are different: there "\\" reads as one backslash and '\\"' as a quote.
+MEASUREMENT_ESCAPES = frozenset(', ="')
+FIELD_KEY_ESCAPES = frozenset(', ="')
+KEY_ESCAPES = frozenset(",= ")  # tag keys and tag values
 STRING_ESCAPES = frozenset('"\\')
 
 _FLOAT_RE = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -202,17 +206,23 @@ class _Cursor:
         return self.pos >= len(self.text)
 
     def read_escaped(self, stops: str, escapes: frozenset[str]) -> str:
-        """Read up to an unescaped stop character, resolving the escapes this element allows."""
+        """Read up to a stop character not directly after a backslash, dropping the backslash
+        before each of ``escapes`` (any other backslash stays)."""
+        text, n, start = self.text, len(self.text), self.pos
+        pos = start
+        while pos < n and not (text[pos] in stops and (pos == 0 or text[pos - 1] != "\\")):
+            pos += 1
+        self.pos = pos
+        raw = text[start:pos]
+        if "\\" not in raw:
+            return raw
         chars: list[str] = []
-        text, n = self.text, len(self.text)
-        while self.pos < n and text[self.pos] not in stops:
-            ch = text[self.pos]
-            if ch == "\\" and self.pos + 1 < n and text[self.pos + 1] in escapes:
-                chars.append(text[self.pos + 1])
-                self.pos += 2
-            else:
-                chars.append(ch)  # a lone backslash stays literal
-                self.pos += 1
+        i = 0
+        while i < len(raw):
+            if raw[i] == "\\" and i + 1 < len(raw) and raw[i + 1] in escapes:
+                i += 1
+            chars.append(raw[i])
+            i += 1
         return "".join(chars)
 
     def skip_spaces(self) -> int:
@@ -266,7 +276,7 @@ def _parse_tags(cur: _Cursor) -> tuple[tuple[str, str], ...]:
 def _parse_fields(cur: _Cursor) -> dict[str, tuple[str, object]]:
     fields: dict[str, tuple[str, object]] = {}
     while True:
-        key = cur.read_escaped(",= ", KEY_ESCAPES)
+        key = cur.read_escaped(",= ", FIELD_KEY_ESCAPES)
         if cur.peek() != "=":
             raise LineError("invalid field format" if key else "missing field key")
         if not key:
