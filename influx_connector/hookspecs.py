@@ -53,6 +53,14 @@ def influx_connector_encoders() -> Mapping[str, Callable[..., Any]]:
     ``(body_bytes, summary)``, where summary is a mapping of figures (``count``, ...) that the
     response options can quote with ``{$body: key}``. Bad input raises
     ``influx_connector.errors.ValidationError`` naming the field; nothing has been sent then.
+
+    For a body sent in batches the encoder may return ``influx_connector.batch.RecordBytes``:
+    bytes that also say where each record ends (``ends``), which records are completed per
+    batch (``unfinished``, with ``finish()`` called once per batch before its first attempt,
+    whose bytes end each of them; every retry and split half of the batch then sends the same
+    bytes), what a batch's suffix means for a report (``facts``), and where a record starts in
+    the value given (``origin``, for ``resume_from``). InfluxDB's encoder stamps points without
+    a time this way.
     """
 
 
@@ -82,8 +90,15 @@ def influx_connector_error_details(status: int, code: Any, message: Any, body: A
     ``APIError.details``. InfluxDB's plugin lists the rejected lines of a write here.
 
     ``partial_write: True`` tells the engine that the server kept part of the body: a write
-    sent in batches then goes on with the next batch and reports every partial one at the end
-    (``rejected_lines``, a list, is gathered across batches); any other error stops it.
+    sent in batches then goes on with the next batch and reports every partial one at the end;
+    any other error stops it. The engine counts a partial batch's refused records as the
+    length of ``rejected_lines`` (a list of ``{"line", "reason"}``, gathered across batches,
+    each given the 0-based ``record`` it quotes when it can be matched) plus ``dropped`` (a
+    number). The error a failed batched write raises then carries, besides these, the write's
+    account (``records_total``, ``records_written``, ``records_rejected``, ``records_in_doubt``,
+    ``records_not_written``, ``records_not_sent``, ``records_sent``, ``first_unwritten_record``,
+    ``resume_from``, ``failed_batch``, ``batches``: see ``influx_connector.batch_report``); a
+    plugin's own keys should not use those names.
     """
 
 

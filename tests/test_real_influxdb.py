@@ -267,6 +267,17 @@ def test_carriage_returns_and_tabs_in_names_are_stored_as_written(db: DB) -> Non
     assert dict(zip(series["columns"], series["values"][0])) == {"time": T0_NS, "f\rk": 1.0, "\tf": "s\r\n"}
 
 
+@pytest.mark.parametrize("answer", ["application/json", "application/csv"])
+def test_line_breaks_in_strings_come_back_as_written(db: DB, answer: str) -> None:
+    # Line protocol text keeps a CRLF inside a quoted string; records carry any line break.
+    values = {"lf": "a\nb", "crlf": "a\r\nb", "cr": "a\rb", "tab": "\ta\tb", "mixed": "\r\n\n\r\t"}
+    db.write([{"measurement": "rec", "fields": values, "time": T0_NS}])
+    db.write('txt lf="a\nb",crlf="a\r\nb",cr="a\rb",tab="\ta\tb",mixed="\r\n\n\r\t" 1\r\n')
+    for measurement in ("rec", "txt"):
+        (row,) = db.query(f'SELECT * FROM "{measurement}"', format=answer)
+        assert {k: row[k] for k in values} == values, (measurement, row)
+
+
 def test_the_server_cannot_carry_line_breaks_in_names(db: DB) -> None:
     # An LF ends the line, and escaping it keeps the backslash in the name.
     assert db.server.write_raw(db.name, "m,k=a\\\nb v=1").status_code == 204

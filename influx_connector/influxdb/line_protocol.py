@@ -757,6 +757,8 @@ class _Shape:
         body += [
             f"        if type(t) is int and {low} <= t <= {high}:",
             f"            return f'{line} {{t}}'",
+            "        if t is None:",  # its batch gives it a time (see _clock)
+            f"            return f'{line}'",
             f"        return f'{line}{{time_suffix(t)}}'",
             "    except _Bad:",
             "        return None",
