@@ -13,7 +13,8 @@ error's details). When a batch fails otherwise, the write stops and the error sa
     the failing batch's records when it was sent and no answer came (a reset, a timeout, a
     gateway's 502/504): the server may have stored them or not;
 ``records_not_written``, ``records_not_sent``
-    every record not stored and not in doubt; and those of them that were never sent;
+    the records neither stored, rejected nor in doubt (the failing batch when the server refused
+    it or it could not be sent, and every record after it); and those of them never sent;
 ``first_unwritten_record``, ``resume_from``
     the first record of the failing batch, and where it starts in the value given, so that
     ``value[resume_from:]`` (``data[first_unwritten_record:]`` for a list of records) is exactly
@@ -117,7 +118,7 @@ class BatchReport:
         """One error for every batch written only in part (the server's own when there was one batch)."""
         total = self.plan.records
         details = {**self._counts(), "partial_write": True, "batches": self._partial_batches(), "records_in_doubt": 0,
-                   "records_not_written": total - self.written, "records_not_sent": 0, "records_sent": total,
+                   "records_not_written": 0, "records_not_sent": 0, "records_sent": total,
                    "first_unwritten_record": total, "resume_from": self.plan.position(total)}
         if self.rejected_lines:
             details["rejected_lines"] = self.rejected_lines

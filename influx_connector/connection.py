@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import requests
 
 from . import inputs
-from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
-                     ValidationError)
 from .batch import Batch
 from .batch_report import BatchReport
+from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
+                     ValidationError)
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
 from .render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
@@ -300,7 +300,6 @@ class Connection:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "content-encoding"}
         report = BatchReport(plan, _body_field(op))
         queue: deque[Batch | tuple[int, int]] = deque(plan.ranges())
-        done = 0
         summary = {**request.summary, "sent_bytes": 0, "compressed": False, "batches": 0}
         data: Any = None
         status = 0
@@ -335,9 +334,8 @@ class Connection:
             finally:
                 response.close()
             status, summary = response.status_code, after
-            done += batch.size
             if progress is not None:
-                progress({"records": done, "records_total": plan.records, "batches": summary["batches"],
+                progress({"records": report.answered, "records_total": plan.records, "batches": summary["batches"],
                           "bytes": summary["sent_bytes"]})
         if report.partial:
             raise report.partial_error(op.id)
