@@ -235,6 +235,43 @@ def read_message(reader: BinaryIO, request_method: str | None = None) -> _Messag
     return msg
 
 
+def accept_loop(listener: socket.socket, stopping: threading.Event, lock: threading.Lock,
+                clients: set[socket.socket], serve: Any, name: str) -> None:
+    """Accept connections until ``stopping`` is set, each served by ``serve(sock)`` on a thread
+    of its own and kept in ``clients`` (under ``lock``) so that closing can hang up on it."""
+    listener.settimeout(0.05)  # so a stop is noticed promptly
+    while not stopping.is_set():
+        try:
+            sock, _ = listener.accept()
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+        sock.settimeout(None)
+        with lock:
+            clients.add(sock)
+        threading.Thread(target=serve, args=(sock,), name=name, daemon=True).start()
+
+
+def serve_requests(client: socket.socket, stopping: threading.Event, lock: threading.Lock,
+                   clients: set[socket.socket], handle: Any) -> None:
+    """Read requests off ``client`` and answer each with ``handle(client, request)`` (False ends the
+    connection) until the client hangs up, speaks something that is not HTTP, or ``stopping``."""
+    reader = client.makefile("rb")
+    try:
+        while not stopping.is_set():
+            request = read_message(reader)
+            if request is None or not handle(client, request):
+                return
+    except (OSError, ValueError, IndexError):
+        return  # a client that went away, or spoke something that is not HTTP
+    finally:
+        reader.close()
+        with lock:
+            clients.discard(client)
+        client.close()
+
+
 def _http_date(seconds_ahead: float) -> str:
     return email.utils.formatdate(math.ceil(time.time() + seconds_ahead), usegmt=True)
 
@@ -369,19 +406,8 @@ class FaultProxy:
     # --- the work ---------------------------------------------------------------------------
 
     def _accept(self) -> None:
-        self._listener.settimeout(0.05)  # so close() is noticed promptly
-        while not self._stopping.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            sock.settimeout(None)
-            with self._lock:
-                self._clients.add(sock)
-            threading.Thread(target=self._serve, args=(sock,), name=f"fault-proxy-{self.port}-conn",
-                             daemon=True).start()
+        accept_loop(self._listener, self._stopping, self._lock, self._clients, self._serve,
+                    f"fault-proxy-{self.port}-conn")
 
     def _choose(self, path: str, body: bytes, encoding: str | None) -> Fault | None:
         with self._lock:
@@ -405,28 +431,17 @@ class FaultProxy:
             return None
 
     def _serve(self, client: socket.socket) -> None:
-        reader = client.makefile("rb")
-        try:
-            while not self._stopping.is_set():
-                request = read_message(reader)
-                if request is None:
-                    return
-                method, target = request.start.split()[:2]
-                fault = self._choose(target, request.payload(), request.header("Content-Encoding"))
-                exchange = Exchange(method, target, len(request.payload()), fault.kind if fault else None)
-                with self._lock:
-                    self.log.append(exchange)
-                    if fault is not None:
-                        self.counts[fault.kind] += 1
-                if not self._handle(client, request, method, fault, exchange):
-                    return
-        except (OSError, ValueError, IndexError):
-            return  # a client that went away, or spoke something that is not HTTP
-        finally:
-            reader.close()
-            with self._lock:
-                self._clients.discard(client)
-            client.close()
+        serve_requests(client, self._stopping, self._lock, self._clients, self._one)
+
+    def _one(self, client: socket.socket, request: _Message) -> bool:
+        method, target = request.start.split()[:2]
+        fault = self._choose(target, request.payload(), request.header("Content-Encoding"))
+        exchange = Exchange(method, target, len(request.payload()), fault.kind if fault else None)
+        with self._lock:
+            self.log.append(exchange)
+            if fault is not None:
+                self.counts[fault.kind] += 1
+        return self._handle(client, request, method, fault, exchange)
 
     def _handle(self, client: socket.socket, request: _Message, method: str, fault: Fault | None,
                 exchange: Exchange) -> bool:
