@@ -9,17 +9,31 @@ from .hookspecs import hookimpl
 
 
 def decode_json(response: Any) -> Any:
-    """JSON body; an empty body decodes to None."""
+    """JSON body (UTF-8, -16 or -32, as RFC 8259 allows); an empty body decodes to None."""
     if not response.content:
         return None
     try:
         return json.loads(response.content)
-    except ValueError as exc:
-        raise DecodeError(f"the server's answer is not JSON ({exc})", answer=response.content) from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bytes that are not UTF-8 (UnicodeDecodeError); RecursionError,
+        # arrays or objects nested deeper than the interpreter's stack.
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise DecodeError(f"the server's answer is not JSON ({why})", answer=response.content) from None
 
 
 def decode_text(response: Any) -> str:
-    return response.content.decode(response.encoding or "utf-8", "replace")
+    """The body as text, in the charset the answer names if Python can decode it so, else as
+    UTF-8; undecodable bytes become U+FFFD."""
+    content = response.content
+    name = response.encoding
+    if name and name.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            # The server names the charset; some names Python knows are not text encodings
+            # ('rot13', 'base64') or refuse to replace what they cannot decode ('idna').
+            return content.decode(name, "replace")  # type: ignore[no-any-return]
+        except (LookupError, UnicodeError, ValueError):
+            pass
+    return content.decode("utf-8", "replace")  # type: ignore[no-any-return]
 
 
 def decode_empty(response: Any, data: Any = None) -> Any:

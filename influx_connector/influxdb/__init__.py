@@ -59,10 +59,15 @@ def resolve_org_id(value: Any, client: Any) -> str:
             raise APIError(404, f'organization "{text}" not found', code="not found",
                            operation="find organization") from None
         raise
-    orgs = (found or {}).get("orgs") or []
-    match = next((o for o in orgs if o.get("name") == text), None)
+    orgs = found.get("orgs") if isinstance(found, Mapping) else None
+    match = next((o for o in orgs if isinstance(o, Mapping) and o.get("name") == text), None) \
+        if isinstance(orgs, list) else None
     if match is None:
         raise APIError(404, f'organization "{text}" not found', code="not found", operation="find organization")
+    if not is_id(match.get("id")):
+        from ..errors import DecodeError
+
+        raise DecodeError(f'the server gave organization "{text}" no 16-hex-digit ID', answer=repr(match.get("id")))
     return str(match["id"])
 
 
@@ -72,7 +77,9 @@ def decode_annotated_csv(response: Any, shape: str = "rows", limit: int | None =
     from .annotated_csv import decode, lines_from_chunks
 
     if shape == "csv":
-        return response.content.decode("utf-8")
+        from .annotated_csv import _utf8
+
+        return _utf8(response.content)
     # Not response.iter_lines(): it invents blank lines when a chunk ends between \r and \n and
     # splits rows at Unicode line separators inside quoted cells.
     return decode(lines_from_chunks(response.iter_content(chunk_size=65536)), shape=shape, limit=limit)

@@ -37,6 +37,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from influx_connector.errors import APIError, DecodeError
 
+from .csv_records import CELL_LIMIT, RECORD_LIMIT, Records, too_large
+
 __all__ = [
     "Column",
     "Table",
@@ -49,12 +51,10 @@ __all__ = [
     "parse_rfc3339_ns",
 ]
 
-# The csv module refuses cells over 128 KiB by default, but an InfluxDB string field can be
-# larger than that (the storage engine accepts up to 1 MiB). The limit is process-wide, so it is
-# only ever raised here, never lowered; 64 MiB still protects against a runaway cell.
-_CELL_LIMIT = 64 * 1024 * 1024
-if csv.field_size_limit() < _CELL_LIMIT:
-    csv.field_size_limit(_CELL_LIMIT)
+# An InfluxDB string field can be larger than csv.field_size_limit()'s 128 KiB (the storage
+# engine accepts up to 1 MiB): cells are read by csv_records.Records, which allows CELL_LIMIT
+# (64 Mi characters) on every path without touching the process-wide csv setting, and a line or
+# record at most RECORD_LIMIT (128 Mi), so a stream read a row at a time is bounded per row.
 
 SHAPES = ("rows", "tables", "csv")
 
@@ -365,6 +365,38 @@ _CSV_LINE_ENDS = ("\n", "\r")
 _OTHER_LINE_ENDS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
+def _not_utf8(exc: UnicodeDecodeError, offset: int = 0) -> DecodeError:
+    where = f" at byte {offset + exc.start:,}" if offset >= 0 else ""
+    return DecodeError(f"the answer is not UTF-8 text{where}: {bytes(exc.object[exc.start:exc.end])!r} "
+                       f"({exc.reason})")
+
+
+def _utf8(data: bytes | bytearray) -> str:
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(exc) from None
+
+
+class _Utf8:
+    """An incremental UTF-8 decoder whose errors are DecodeErrors that say at which byte."""
+
+    __slots__ = ("_decoder", "_offset")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0
+
+    def decode(self, chunk: bytes, final: bool = False) -> str:
+        start = self._offset - len(self._decoder.getstate()[0])  # where the bytes it decodes now begin
+        try:
+            text = self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(exc, start) from None
+        self._offset += len(chunk)
+        return text
+
+
 def _csv_lines(lines: Iterable[str | bytes]) -> Iterator[str]:
     """Turn the caller's lines into lines csv.reader can use.
 
@@ -372,30 +404,40 @@ def _csv_lines(lines: Iterable[str | bytes]) -> Iterator[str]:
     only keeps a newline inside a quoted cell if the line carries it. Pieces split at a
     non-CSV line break are glued back together. A leading UTF-8 BOM is dropped.
     """
-    pending = ""
+    pending: list[str] = []
     first = True
     for line in lines:
         if type(line) is not str:
-            line = line.decode("utf-8")
+            line = _utf8(line) if isinstance(line, (bytes, bytearray)) else _not_text(line)
         if first:
             first = False
             if line.startswith("\ufeff"):
                 line = line[1:]
         if line.endswith(_CSV_LINE_ENDS):
-            yield pending + line if pending else line
-            pending = ""
+            if pending:
+                pending.append(line)
+                line = "".join(pending)
+                pending.clear()
+            yield line
         elif line.endswith(_OTHER_LINE_ENDS):
-            pending += line
+            pending.append(line)
         else:
-            yield pending + line + "\n"
-            pending = ""
+            if pending:
+                pending.append(line)
+                line = "".join(pending)
+                pending.clear()
+            yield line + "\n"
     if pending:
-        yield pending
+        yield "".join(pending)
+
+
+def _not_text(line: Any) -> str:
+    raise DecodeError(f"expected lines of text, got {type(line).__name__}")
 
 
 def _as_lines(source: str | bytes | Iterable[str]) -> Iterable[str]:
     if isinstance(source, (bytes, bytearray)):
-        source = bytes(source).decode("utf-8")
+        source = _utf8(source)
     if isinstance(source, str):
         # newline="" splits at \n, \r\n and \r only, and keeps the terminators.
         return io.StringIO(source, newline="")
@@ -460,7 +502,7 @@ class _Decoder:
     # - driving -
 
     def events(self, lines: Iterable[str]) -> Iterator[Event]:
-        reader = csv.reader(_csv_lines(lines), strict=True)
+        reader = Records(_csv_lines(lines))
         last_line = 0
         while True:
             try:
@@ -918,29 +960,39 @@ class _Source:
     ``StringIO(newline="")``, which keeps them and breaks lines exactly where CSV does. The
     main loop and csv.reader (through :meth:`feed`, for records with a quote) both take lines
     from here, so they always agree on where the next record starts and on line numbers.
+
+    A line still incomplete is kept as a list of pieces and searched only in each new piece,
+    so a line of any length costs time in proportion to it; it may hold at most RECORD_LIMIT
+    characters. A line holding a cell over CELL_LIMIT outside quotes (where csv.reader, which
+    checks the quoted ones, never sees it) ends the body before it: reaching it raises.
     """
 
     def __init__(self, chunks: Iterable[str | bytes]):
         self.chunks = iter(chunks)
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.decoder = _Utf8()
         self.lines: list[str] = []
         self.index = 0
         self.clean = True
         self.read = 0  # lines consumed so far
-        self.pending = ""
+        self.pending: list[str] = []  # the pieces of the line not complete yet
+        self.pending_size = 0
         self.first = True
         self.ended = False
+        self.oversized = 0  # the number of a line holding a cell over the limit, once found
 
     def load(self, exact: bool = False) -> bool:
         """Make the next complete lines current; False at the end of the stream. ``exact``
         keeps the terminators whatever the body holds (csv.reader is inside a record)."""
+        if self.oversized:
+            raise DecodeError(f"line {self.oversized}: {too_large('a cell', CELL_LIMIT)}")
         while not self.ended:
             try:
                 chunk = next(self.chunks)
             except StopIteration:
                 self.ended = True
-                text = self.pending + self.decoder.decode(b"", final=True)
-                self.pending = ""
+                self.pending.append(self.decoder.decode(b"", final=True))
+                text = "".join(self.pending)
+                self.pending = []
                 if text:
                     self._set(text, exact)
                     return True
@@ -952,19 +1004,22 @@ class _Source:
                 self.first = False
                 if text[0] == "\ufeff":
                     text = text[1:]
-            if self.pending:
-                text = self.pending + text
-            # Lines up to the last \n are complete; a \r at the very end may be half of a \r\n.
-            cut = text.rfind("\n") + 1
+            # Lines up to the last \n are complete; a \r at the very end may be half of a \r\n,
+            # but one with something after it ends a line (CSV's lone \r).
+            cut = text.rfind("\n") + 1 or text.rfind("\r", 0, len(text) - 1) + 1
             if not cut:
-                self.pending = text
+                self.pending.append(text)
+                self.pending_size += len(text)
+                if self.pending_size > RECORD_LIMIT:
+                    raise DecodeError(f"line {self.read + 1}: {too_large('a line', RECORD_LIMIT)}")
                 continue
-            if cut < len(text):
-                self.pending = text[cut:]
-                text = text[:cut]
-            else:
-                self.pending = ""
-            self._set(text, exact)
+            body = text[:cut] if cut < len(text) else text
+            if self.pending:
+                self.pending.append(body)
+                body = "".join(self.pending)
+            self.pending = [text[cut:]] if cut < len(text) else []
+            self.pending_size = len(text) - cut
+            self._set(body, exact)
             return True
         return False
 
@@ -977,9 +1032,21 @@ class _Source:
             if len(lines) == body.count("\n") + (body[-1] != "\n"):
                 self.lines = lines
                 self.clean = True
+                if len(body) > CELL_LIMIT:
+                    self._guard()
                 return
         self.lines = io.StringIO(body, newline="").readlines()
         self.clean = False
+        if len(body) > CELL_LIMIT:
+            self._guard()
+
+    def _guard(self) -> None:
+        """Stop the lines before the first one with a cell over the limit outside quotes."""
+        for index, line in enumerate(self.lines):
+            if len(line) > CELL_LIMIT and '"' not in line and max(map(len, line.split(","))) > CELL_LIMIT:
+                self.oversized = self.read + index + 1
+                del self.lines[index:]
+                return
 
     def feed(self) -> Iterator[str]:
         """Lines with their terminators, for csv.reader (only ever called on a line of a body
@@ -1018,7 +1085,7 @@ class _FastDecoder(_Decoder):
 
     def chunk_events(self, chunks: Iterable[str | bytes]) -> Iterator[Event]:
         src = _Source(chunks)
-        reader = csv.reader(src.feed(), strict=True)
+        reader = Records(src.feed())
         record = self._record
         while True:
             lines = src.lines
@@ -1169,21 +1236,32 @@ class _FastDecoder(_Decoder):
 
 
 def _lines_from_chunks(chunks: Iterable[str | bytes]) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    pending = ""
+    decoder = _Utf8()
+    pending: list[str] = []  # pieces of a line not complete yet, joined once it is
+    size = 0
     for chunk in chunks:
         text = chunk if type(chunk) is str else decoder.decode(chunk)
         if not text:
             continue
-        text = pending + text
         # Lines up to the last \n are complete; a \r at the very end may be half of a \r\n.
         cut = text.rfind("\n") + 1
-        pending = text[cut:]
-        if cut:
+        if not cut:
+            pending.append(text)
+            size += len(text)
+            if size > RECORD_LIMIT:
+                raise DecodeError(too_large("a line", RECORD_LIMIT))
+            continue
+        if pending:
+            pending.append(text[:cut])
+            yield from io.StringIO("".join(pending), newline="")
+        else:
             yield from io.StringIO(text[:cut], newline="")
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield from io.StringIO(pending, newline="")
+        pending = [text[cut:]]
+        size = len(text) - cut
+    pending.append(decoder.decode(b"", final=True))
+    rest = "".join(pending)
+    if rest:
+        yield from io.StringIO(rest, newline="")
 
 
 class _ChunkLines:
@@ -1233,7 +1311,7 @@ def _events(source: Any, typed: bool, tables: bool) -> Iterator[Event]:
     :func:`lines_from_chunks`, the reference path for other line iterables (which it reads one
     line at a time, never ahead)."""
     if isinstance(source, (bytes, bytearray)):
-        source = bytes(source).decode("utf-8")
+        source = _utf8(source)
     if isinstance(source, str):
         chunks = (source[start : start + _TEXT_CHUNK] for start in range(0, len(source), _TEXT_CHUNK))
         return _FastDecoder(typed, tables).chunk_events(chunks)
@@ -1247,7 +1325,7 @@ def _events(source: Any, typed: bool, tables: bool) -> Iterator[Event]:
 def _reference_events(source: Any, typed: bool) -> Iterator[Event]:
     """The reference decoding (csv.reader, one cell at a time), whatever the source."""
     if isinstance(source, (bytes, bytearray)):
-        source = bytes(source).decode("utf-8")
+        source = _utf8(source)
     if type(source) is _ChunkLines:
         source = iter(source)
     return _Decoder(typed).events(_as_lines(source))
