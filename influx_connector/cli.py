@@ -101,6 +101,8 @@ _CONNECTION_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--bucket",), {"help": "default bucket name"}),
     (("--base-path",), {"metavar": "PATH", "help": "path prefix behind a reverse proxy, such as /influx"}),
     (("--timeout",), {"type": float, "metavar": "SECONDS", "help": "connect and answer timeout"}),
+    (("--deadline",), {"type": float, "metavar": "SECONDS", "help": "time limit for the whole call (default 300)"}),
+    (("--max-answer-mb",), {"type": float, "metavar": "MIB", "help": "largest answer held in memory (default 256)"}),
     (("--insecure",), {"action": "store_true", "help": "do not verify the TLS certificate (test servers only)"}),
     (("--ca-bundle",), {"metavar": "FILE", "help": "PEM file of certificate authorities to trust"}),
     (("--header",), {"action": "append", "metavar": "'NAME: VALUE'", "help": "extra request header (repeatable)"}),
@@ -356,7 +358,8 @@ def flag_values(inv: Invocation) -> dict[str, Any]:
     if host is not None:
         out.update(split_host_url(host, "--host"))
     # Explicit flags win over the parts of a --host URL.
-    for name in ("port", "protocol", "token", "org", "bucket", "base_path", "timeout", "ca_bundle"):
+    for name in ("port", "protocol", "token", "org", "bucket", "base_path", "timeout", "deadline", "max_answer_mb",
+                 "ca_bundle"):
         if inv.given(name):
             out[name] = inv.option(name)
     if inv.option("insecure"):

@@ -8,15 +8,17 @@ import warnings
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
 
 import requests
 
 from . import inputs
 from .batch import Batch
 from .batch_report import BatchReport
+from .deadline import Deadline
 from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
                      ValidationError)
+from .limits import Limits
+from .links import same_origin_url
 from .model import Connector, Operation
 from .plugins import PluginHost, default_host
 from .render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
@@ -79,7 +81,9 @@ class Connection:
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
         if ca_bundle and not os.path.isfile(ca_bundle):
             raise ValidationError([FieldError(spec.ca_bundle_from, f"no such file: {ca_bundle}")], subject="connection")
-        self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle)
+        self.limits = Limits.of(spec, self.values)
+        self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle,
+                                   limit_setting=self.limits.answer_setting)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
         # Everything rendering needs from the connection, worked out once: none of it changes.
@@ -133,17 +137,18 @@ class Connection:
         return render_request(op.request, checked, self._context(resolve=False))
 
     def run(self, op_id: str, params: Mapping[str, Any] | None = None,
-            progress: Callable[[Mapping[str, Any]], None] | None = None) -> Result:
+            progress: Callable[[Mapping[str, Any]], None] | None = None, *, deadline: float | None = None) -> Result:
         """Validate, render, send (with retries, in batches where the operation says so), decode.
 
         ``progress`` is called after each batch of a batched body with the records and bytes
         sent so far and the totals, so a host can show how far a long write has come.
+        ``deadline`` (seconds) bounds the whole call instead of the connection's time limit.
         """
         op, checked = self.validate(op_id, params)
         started = time.perf_counter()
-        request = render_request(op.request, checked, self._context(resolve=True))
-        tally = _Tally(self.policy)
+        tally = _Tally(self.policy, self.limits.deadline(deadline))
         try:
+            request = render_request(op.request, checked, self._context(resolve=True))
             if request.batch is not None:
                 data, status, summary = self._run_batches(op, checked, request, tally, progress)
             else:
@@ -151,6 +156,8 @@ class Connection:
                 summary = request.summary
         except ConnectorError as exc:
             raise tally.note(exc)
+        finally:
+            tally.deadline.close()
         meta: dict[str, Any] = {
             "operation": op.id, "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
             "request": {"method": request.method, "url": self.redactor.mask(request.url)},
@@ -163,35 +170,44 @@ class Connection:
             meta["pages"] = tally.pages
         if getattr(data, "truncated", False):
             meta["truncated"] = True  # a row limit cut the answer: never a silent cut
+        if tally.truncated:
+            meta["truncated"] = True
+            meta["truncated_by"] = tally.truncated
         return Result(data=data, status=status, meta=meta)
 
-    def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None) -> "Rows":
+    def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
+               deadline: float | None = None) -> "Rows":
         """The rows of an operation's answer one at a time, in bounded memory.
 
         With ``limit``, at most that many rows come out and ``truncated`` on the returned
         iterator says whether the answer held more. Exhaust it or use it in a ``with`` block, so
         the connection goes back to the pool. A codec without a ``stream`` function is decoded
-        whole and then iterated.
+        whole and then iterated. The time limit (``deadline``, or the connection's) runs until
+        the answer starts; the rows then come as fast as the caller reads them, each read
+        still bounded by the read timeout.
         """
         if limit is not None and (type(limit) is not int or limit < 0):
             raise ValidationError([FieldError("limit", f"must be a whole number of rows, 0 or more, not {limit!r}")])
         op, checked = self.validate(op_id, params)
-        request = render_request(op.request, checked, self._context(resolve=True))
-        tally = _Tally(self.policy)
+        streamer = getattr(self.host.table("codecs")[op.response.codec], "stream", None)
+        tally = _Tally(self.policy, self.limits.deadline(deadline))
         try:
-            response = self._exchange(op, request, tally, stream=True)
+            request = render_request(op.request, checked, self._context(resolve=True))
+            # Rows read one at a time are bounded per row by their decoder, not overall.
+            response = self._exchange(op, request, tally, stream=True, whole=streamer is None)
+            if streamer is None or not _is_success(op, response.status_code):
+                try:
+                    data = decode_response(self.connector, op, checked, request.summary, response, self.host,
+                                           self.redactor)
+                finally:
+                    response.close()
+                rows = data if isinstance(data, list) else [data]
+                return Rows(iter(rows[:limit] if limit is not None else rows), op.id, self.redactor,
+                            truncated=limit is not None and len(rows) > limit)
         except ConnectorError as exc:
             raise tally.note(exc)
-        streamer = getattr(self.host.table("codecs")[op.response.codec], "stream", None)
-        if streamer is None or not _is_success(op, response.status_code):
-            try:
-                data = decode_response(self.connector, op, checked, request.summary, response, self.host,
-                                       self.redactor)
-            finally:
-                response.close()
-            rows = data if isinstance(data, list) else [data]
-            return Rows(iter(rows[:limit] if limit is not None else rows), op.id, self.redactor,
-                        truncated=limit is not None and len(rows) > limit)
+        finally:
+            tally.deadline.close()
         options = dict(render(op.response.options, Context(params=checked, body=request.summary)))
         chosen = limit if limit is not None else options.get("limit")
         options.pop("limit", None)
@@ -203,22 +219,28 @@ class Connection:
         except BaseException:
             response.close()
             raise
-        return Rows(inner, op.id, self.redactor)
+        return Rows(inner, op.id, self.redactor, codec=op.response.codec)
 
     # --- one request, tried until it succeeds or may not be tried again ------------------------
 
     def _exchange(self, op: Operation, request: Request, tally: "_Tally", stream: bool = False,
-                  attempts: Attempts | None = None) -> requests.Response:
+                  attempts: Attempts | None = None, whole: bool = True) -> requests.Response:
         """Send, retrying what the policy allows; return the last answer (maybe an error status).
 
-        Each request gets its own retry budget unless ``attempts`` carries one on."""
+        Each request gets its own retry budget unless ``attempts`` carries one on. A successful
+        answer may hold at most the connection's answer limit, unless ``whole`` is False (a
+        stream read a row at a time)."""
         attempts = attempts or tally.start()
+        limit = self.limits.answer_bytes if whole else None
         while True:
             attempts.count += 1
             tally.attempts += 1
             try:
-                response = self.transport.send(request, op.id, stream=stream)
+                response = self.transport.send(request, op.id, stream=stream, limit=limit, deadline=tally.deadline,
+                                               ok=lambda status: _is_success(op, status))
             except TransportError as exc:
+                if exc.reason == "deadline":
+                    raise
                 if exc.sent is False or (op.retry_safe and exc.sent):
                     wait = attempts.next_wait(exc.reason or type(exc).__name__)
                     if wait is not None:
@@ -265,15 +287,29 @@ class Connection:
 
     def _follow_pages(self, op: Operation, params: Mapping[str, Any], first: Request, data: Any,
                       tally: "_Tally") -> Any:
+        """Every page's items in one list. A next link that leads to a page already read ends
+        paging with an error (it would never stop); the page cap ends it with the result
+        marked truncated."""
         pag = op.response.paginate
         assert pag is not None
-        items = list(_pointer_get(data, pag.items) or [])
+        if not isinstance(data, Mapping):
+            raise DecodeError(f"{op.id}: the answer is a {type(data).__name__}, not an object holding {pag.items}")
+        items = _page_items(data, pag.items, 1)
         link = _pointer_get(data, pag.next)
+        seen = {_without_fragment(first.url): 1}
         while link:
             if tally.pages >= pag.max_pages:
+                tally.truncated = f"{pag.max_pages} pages, the most {op.id} follows"
+                log.warning("%s: stopped after %d pages; the answer held more", op.id, pag.max_pages)
                 data = {**data, "truncated": True}
                 break
-            page_req = Request(method="GET", url=self._page_url(link), headers=first.headers, timeout=first.timeout,
+            url = self._page_url(link)
+            if _without_fragment(url) in seen:
+                raise DecodeError(f"{op.id}: the server's next-page link on page {tally.pages} leads back to page "
+                                  f"{seen[_without_fragment(url)]} ({self.redactor.mask(url)}); paging stopped, as it "
+                                  "would never end")
+            seen[_without_fragment(url)] = tally.pages + 1
+            page_req = Request(method="GET", url=url, headers=first.headers, timeout=first.timeout,
                                connect_timeout=first.connect_timeout, redactor=self.redactor,
                                secret_headers=first.secret_headers)
             response = self._exchange(op, page_req, tally)
@@ -283,7 +319,7 @@ class Connection:
             finally:
                 response.close()
             tally.pages += 1
-            items.extend(_pointer_get(page, pag.items) or [])
+            items.extend(_page_items(page, pag.items, tally.pages))
             link = _pointer_get(page, pag.next)
         return _pointer_set(data, pag.items, items)
 
@@ -341,16 +377,14 @@ class Connection:
             raise report.partial_error(op.id)
         return data, status, summary
 
-    def _page_url(self, link: str) -> str:
-        """Absolute URL of a next link; only links to the same server are followed."""
-        base = urlsplit(self.base_url)
-        target = urlsplit(link)
-        if target.scheme or target.netloc:
-            if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-                raise DecodeError(f"the server's next-page link points to another host: {self.redactor.mask(link)}")
-            return link
-        path = link if not base.path or link.startswith(base.path + "/") else base.path + link
-        return f"{base.scheme}://{base.netloc}{path}"
+    def _page_url(self, link: Any) -> str:
+        """Absolute URL of a next link: followed only to the connection's own server (see
+        ``links.same_origin_url``), which is where the connection's secrets go."""
+        try:
+            return same_origin_url(self.base_url, link)
+        except ValueError as exc:
+            shown = self.redactor.excerpt(repr(link), 300)
+            raise DecodeError(f"the server's next-page link was not followed: {exc}: {shown}") from None
 
     # --- resolvers: lookups that may ask the server --------------------------------------------
 
@@ -370,7 +404,7 @@ class Connection:
         request = render_request(spec, {}, self._context(resolve=False))
         lookup = Operation(id=operation, title=operation, description="", params=(), request=spec,
                            response=ResponseSpec(codec="json"), retry_safe=True)
-        tally = _Tally(self.policy)
+        tally = _Tally(self.policy, self.limits.deadline())
         try:
             response = self._exchange(lookup, request, tally)
             try:
@@ -384,11 +418,21 @@ class Connection:
                 response.close()
         except ConnectorError as exc:
             raise tally.note(exc)
+        finally:
+            tally.deadline.close()
 
     # --- test connection --------------------------------------------------------------------------
 
     def test(self) -> TestReport:
-        """Run the data source's test steps in order; each is reported, the first failure stops."""
+        """Run the data source's test steps in order; each is reported, the first failure stops.
+        All of them together are bounded by the connection's time limit."""
+        deadline = self.limits.deadline()
+        try:
+            return self._test(deadline)
+        finally:
+            deadline.close()
+
+    def _test(self, deadline: Deadline) -> TestReport:
         reports: list[StepReport] = []
         failed = False
         for step in self.connector.test_steps:
@@ -399,27 +443,30 @@ class Connection:
                 reports.append(StepReport(step.name, step.title, "skipped", f"'{step.when}' is not set"))
                 continue
             started = time.perf_counter()
-            report = self._run_step(step)
+            report = self._run_step(step, deadline)
             elapsed = round((time.perf_counter() - started) * 1000, 3)
             reports.append(StepReport(step.name, step.title, report[0], report[1], report[2], elapsed))
             failed = report[0] == "failed"
         return TestReport(ok=not failed, steps=tuple(reports))
 
-    def _run_step(self, step: Any) -> tuple[str, str, int | None]:
+    def _run_step(self, step: Any, deadline: Deadline) -> tuple[str, str, int | None]:
+        def expected(status: int) -> bool:
+            return status in step.expect_status if step.expect_status else 200 <= status < 300
+
         try:
             request = render_request(step.request, {}, self._context(resolve=False))
-            response = self.transport.send(request, f"test:{step.name}")
+            response = self.transport.send(request, f"test:{step.name}", limit=self.limits.answer_bytes,
+                                           deadline=deadline, ok=expected)
         except ConnectorError as exc:
             return "failed", str(exc), None
         status = response.status_code
-        ok_status = status in step.expect_status if step.expect_status else 200 <= status < 300
-        if not ok_status:
+        if not expected(status):
             err = api_error(response, self.connector.error_keys, self.redactor, f"test:{step.name}", self.host)
             return "failed", str(err), status
         if step.expect_nonempty:
             try:
-                found = _pointer_get(response.json(), step.expect_nonempty)
-            except ValueError:
+                found = _pointer_get(self.host.table("codecs")["json"](response), step.expect_nonempty)
+            except DecodeError:
                 found = None
             if not found:
                 return "failed", f"the server answered, but {step.expect_nonempty} is empty: it was not found", status
@@ -433,12 +480,13 @@ class Rows:
     stopped). A connection dropped while reading raises ``DecodeError``, as ``run`` does.
     """
 
-    def __init__(self, inner: Any, operation: str, redactor: Redactor, truncated: bool = False):
+    def __init__(self, inner: Any, operation: str, redactor: Redactor, truncated: bool = False, codec: str = ""):
         self._inner = inner
         self._iter = iter(inner)
         self._operation = operation
         self._redactor = redactor
         self._truncated = truncated
+        self._codec = codec
 
     @property
     def truncated(self) -> bool:
@@ -451,11 +499,11 @@ class Rows:
         try:
             return next(self._iter)
         except ConnectorError as exc:
-            raise exc.redact(self._redactor)
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
             self.close()
-            raise DecodeError(f"{self._operation}: the answer was cut off while reading it: {type(exc).__name__}",
-                              cut_off=True) from None
+            raise exc.redact(self._redactor)
+        except _UNFORESEEN as exc:
+            self.close()
+            raise _undecodable(self._operation, self._codec, exc, self._redactor) from None
 
     def close(self) -> None:
         closer = getattr(self._inner, "close", None)
@@ -486,18 +534,21 @@ def _is_success(op: Operation, status: int) -> bool:
 
 
 class _Tally:
-    """What one call did across its requests: tries, retries and pages."""
+    """What one call did across its requests: tries, retries and pages, within one deadline."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, deadline: Deadline) -> None:
         self.policy = policy
+        self.deadline = deadline
         self.attempts = 0
         self.pages = 1
         self.retried: list[dict[str, Any]] = []
         self.current: Attempts | None = None
+        #: Why the result holds less than the server had (a page cap), when it does.
+        self.truncated: str | None = None
 
     def start(self) -> Attempts:
         """A fresh retry budget for the next request of this call (each batch or page has its own)."""
-        self.current = Attempts(self.policy, retried=self.retried)
+        self.current = Attempts(self.policy, retried=self.retried, deadline=self.deadline)
         return self.current
 
     def note(self, exc: ConnectorError) -> ConnectorError:
@@ -524,13 +575,39 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     codec = host.table("codecs")[op.response.codec]
     try:
         return codec(response, **options)
-    except (APIError, DecodeError) as exc:  # a codec does not know the secrets: mask them here
+    except ConnectorError as exc:  # a codec does not know the secrets: mask them here
         raise exc.redact(redactor)
-    except ValidationError:
-        raise
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
-        raise DecodeError(f"{op.id}: the answer was cut off while reading it: {type(exc).__name__}",
-                          cut_off=True) from None
+    except _UNFORESEEN as exc:
+        raise _undecodable(op.id, op.response.codec, exc, redactor) from None
+
+
+#: What a codec raises when it did not foresee what the server sent.
+_UNFORESEEN = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError,
+               requests.exceptions.RequestException)
+
+
+def _undecodable(op_id: str, codec: str, exc: BaseException, redactor: Redactor) -> DecodeError:
+    """The DecodeError for a codec that failed on an answer in its own way: the answer is what
+    is wrong, so it is reported as one that could not be decoded, not as a crash of the host."""
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
+        return DecodeError(f"{op_id}: the answer was cut off while reading it: {type(exc).__name__}", cut_off=True)
+    log.debug("%s: codec %r failed", op_id, codec, exc_info=exc)
+    return DecodeError(f"{op_id}: the answer could not be decoded as {codec} "
+                       f"({type(exc).__name__}: {redactor.excerpt(str(exc), 200)})")
+
+
+def _page_items(page: Any, pointer: str, number: int) -> list[Any]:
+    """The items of one page: a list, or nothing when the page has none."""
+    found = _pointer_get(page, pointer)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise DecodeError(f"page {number} of the answer has no list at {pointer} ({type(found).__name__} instead)")
+    return list(found)
+
+
+def _without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
 
 
 def _pointer_get(doc: Any, ptr: str) -> Any:

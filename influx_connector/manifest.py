@@ -383,6 +383,8 @@ def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
         connect_timeout_from=conn.get("connect_timeout_from"),
         verify_tls_from=conn.get("verify_tls_from"),
         ca_bundle_from=conn.get("ca_bundle_from"),
+        max_answer_from=conn.get("max_answer_from"),
+        deadline_from=conn.get("deadline_from"),
         retry=_retry_spec(conn.get("retry")),
         input_schema=frozen(input_schema(fields, f"{data['title']} connection")),
     )
@@ -397,7 +399,8 @@ def _retry_spec(decl: Mapping[str, Any] | None) -> RetrySpec | None:
 
 
 _FIELD_REFERENCES = ("headers_from", "timeout_from", "connect_timeout_from", "verify_tls_from", "ca_bundle_from",
-                     "retry/attempts_from", "retry/max_delay_from", "retry/total_from")
+                     "max_answer_from", "deadline_from", "retry/attempts_from", "retry/max_delay_from",
+                     "retry/total_from")
 
 
 def _check_connector(doc: Located, names: _Names, problems: list[ManifestProblem]) -> None:

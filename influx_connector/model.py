@@ -126,6 +126,8 @@ class ConnectionSpec:
     connect_timeout_from: str | None = None
     verify_tls_from: str | None = None
     ca_bundle_from: str | None = None
+    max_answer_from: str | None = None  # MiB
+    deadline_from: str | None = None  # seconds
     retry: RetrySpec | None = None
     input_schema: Mapping[str, Any] = field(default_factory=dict)
 

@@ -106,6 +106,8 @@ class Attempts:
     retried: list[dict[str, Any]] = field(default_factory=list)
     #: Why no further try was made, when a retry was wanted but not allowed.
     stopped: str | None = None
+    #: The call's time limit (a ``Deadline``): no wait starts that would pass it.
+    deadline: Any = None
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -122,9 +124,12 @@ class Attempts:
             wait = min(retry_after, self.policy.max_delay)
         else:
             wait = self.policy.backoff(self.count)
+        asked = f"the server asked to wait {retry_after:g} s" if retry_after is not None else f"a {wait:.1f} s wait"
         if self.elapsed() + wait >= self.policy.total:
-            asked = f"the server asked to wait {retry_after:g} s" if retry_after is not None else f"a {wait:.1f} s wait"
             self.stopped = f"{asked}, which would pass the {self.policy.total:g} s time limit"
+            return None
+        if self.deadline is not None and self.deadline.remaining() <= wait:
+            self.stopped = f"{asked}, which would pass the call's {self.deadline.seconds:g} s time limit"
             return None
         self.retried.append({"attempt": self.count, "reason": reason, "wait_s": round(wait, 3)})
         return wait

@@ -5,13 +5,18 @@ import http.client
 import json
 import logging
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import requests
 import requests.adapters
 import urllib3
+import urllib3.connection
+import urllib3.connectionpool
 
-from .errors import APIError, NetworkError, TimeoutError, TLSError
+from . import deadline as deadlines
+from .body import ERROR_BODY_BYTES, Body
+from .deadline import Deadline
+from .errors import APIError, ConnectorError, DecodeError, NetworkError, TimeoutError, TLSError
 from .plugins import PluginHost
 from .render import Request
 from .secrets import Redactor
@@ -23,6 +28,49 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 32
 
 
+class _Watched:
+    """A connection whose socket the current call's deadline watches from the moment it is
+    opened (after the TLS handshake, which the connect timeout bounds) or taken from the pool,
+    so a server that trickles bytes cannot outlast the call."""
+
+    sock: Any
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._watch()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch()
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def _watch(self) -> None:
+        deadline = deadlines.current.get()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+
+
+class _HTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
 class Transport:
     """One session per connection: keep-alive, TLS settings, and no environment surprises.
 
@@ -31,12 +79,15 @@ class Transport:
     is one try; retries are the connection's business (it knows the operation).
     """
 
-    def __init__(self, host: PluginHost, redactor: Redactor, verify: bool = True, ca_bundle: str | None = None):
+    def __init__(self, host: PluginHost, redactor: Redactor, verify: bool = True, ca_bundle: str | None = None,
+                 limit_setting: str = "the answer size limit"):
         self.host = host
         self.redactor = redactor
+        #: How a user raises the answer size limit, for the error that names it.
+        self.limit_setting = limit_setting
         self.session = requests.Session()
         self.session.trust_env = False
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+        adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         # Off only when asked: a CA bundle given as well does not turn verification back on.
@@ -45,40 +96,102 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def send(self, req: Request, operation: str, stream: bool = False) -> requests.Response:
+    def send(self, req: Request, operation: str, stream: bool = False, *, limit: int | None = None,
+             deadline: Deadline | None = None, ok: Callable[[int], bool] | None = None) -> requests.Response:
+        """One try. The body is read through a bounded ``Body``: whole, here, unless ``stream``
+        (then as the caller reads it). ``limit`` bounds a successful answer (``ok``, 2xx by
+        default); any other answer is read only up to ``ERROR_BODY_BYTES``."""
         try:
             prepared = requests.Request(req.method, req.url, headers=dict(req.headers), data=req.body).prepare()
         except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
             # Not the exception's text: requests quotes the offending header value, which may be the token.
             raise NetworkError(f"the request to {self._origin(req)} could not be built ({type(exc).__name__}); "
                                "check the connection's host, port, token and headers", sent=False) from None
-        settings = {"timeout": req.timeouts, "verify": self.verify, "stream": stream, "allow_redirects": False}
+        timeouts = req.timeouts
+        if deadline is not None:
+            left = deadline.remaining()
+            if left <= 0:
+                raise deadline.error(f"about to send a request to {self._origin(req)}")
+            # No wait for the server longer than the time the call has left.
+            timeouts = (min(timeouts[0], left), min(timeouts[1], left))
+        cut = timeouts != req.timeouts
+        # The body is always streamed from the socket: this transport reads it, within bounds.
+        settings = {"timeout": timeouts, "verify": self.verify, "stream": True, "allow_redirects": False}
         started = time.perf_counter()
         log.debug("%s: sending %s %s", operation, req.method, self.redactor.mask(req.url))
+        token = deadlines.current.set(deadline)
         try:
             response = self.host.hook.influx_connector_send(
                 request=prepared, session=self.session, settings=settings, operation=operation)
-        except requests.exceptions.SSLError as exc:
-            # Not "sent=False": a certificate problem does not go away by trying again.
-            raise TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc)) from None
-        except requests.exceptions.ConnectTimeout:
-            raise TimeoutError(f"{self._origin(req)} did not accept a connection within {req.timeouts[0]:g} s; "
-                               "check the host and port, or raise the connect timeout", sent=False,
-                               reason="connect timeout") from None
-        except requests.exceptions.ReadTimeout:
-            raise TimeoutError(f"{self._origin(req)} did not answer within {req.timeouts[1]:g} s; "
-                               "raise the timeout or check the server", sent=True, reason="read timeout") from None
-        except requests.exceptions.ConnectionError as exc:
-            opened = not _never_connected(exc)
-            what = f"the connection to {self._origin(req)} failed" if opened else f"could not reach {self._origin(req)}"
-            raise NetworkError(self._say(what, exc), sent=opened, reason=_root_reason(exc)) from None
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-            raise NetworkError(self._say(f"the answer from {self._origin(req)} was cut off", exc), sent=True,
-                               reason="answer cut off") from None
-        except requests.exceptions.InvalidURL as exc:
-            raise NetworkError(self._say("the connection's URL is not valid", exc), sent=False) from None
+        except requests.exceptions.RequestException as exc:
+            raise self._failure(req, exc, deadline, cut) from None
+        finally:
+            deadlines.current.reset(token)
+        success = ok(response.status_code) if ok is not None else 200 <= response.status_code < 300
+        self._bound(response, req, operation, limit if success else None, None if success else ERROR_BODY_BYTES,
+                    deadline)
+        if not stream:
+            try:
+                _read_whole(response)
+            except DecodeError as exc:
+                response.close()
+                if not exc.cut_off:
+                    raise
+                why = getattr(response.raw, "cut_reason", None) or "the connection dropped"
+                raise NetworkError(self.redactor.mask(f"the answer from {self._origin(req)} was cut off: {why}"),
+                                   sent=True, reason="answer cut off") from None
+            except ConnectorError:
+                response.close()
+                raise
         log.debug("%s: HTTP %s in %.1f ms", operation, response.status_code, (time.perf_counter() - started) * 1000)
         return response
+
+    def _bound(self, response: requests.Response, req: Request, operation: str, limit: int | None,
+               cap: int | None, deadline: Deadline | None) -> None:
+        """Put a bounded reader in place of the answer's raw stream."""
+        raw = response.raw
+        if getattr(response, "_content_consumed", False) or not isinstance(raw, urllib3.response.BaseHTTPResponse):
+            # A send hook that read the answer itself (a cache, a test double): only check its size.
+            content = response.content if getattr(response, "_content_consumed", False) else None
+            if limit is not None and content is not None and len(content) > limit:
+                raise DecodeError(f"the answer from {self._origin(req)} is larger than the most an answer may "
+                                  f"hold in memory; raise {self.limit_setting}")
+            return
+        try:
+            response.raw = Body(raw, encoding=response.headers.get("Content-Encoding"), limit=limit, cap=cap,
+                                origin=self._origin(req), operation=operation, setting=self.limit_setting,
+                                deadline=deadline, framed=_framed(response))
+        except DecodeError:
+            response.close()
+            raise
+
+    def _failure(self, req: Request, exc: requests.exceptions.RequestException, deadline: Deadline | None,
+                 cut: bool = False) -> ConnectorError:
+        """The connector's error for a failed send (the answer's head did not arrive). A
+        timeout cut short to the call's time left is the deadline's."""
+        if deadline is not None and (deadline.expired() or (cut and isinstance(exc, requests.exceptions.Timeout))):
+            return deadline.error(f"waiting for {self._origin(req)} to answer")
+        if isinstance(exc, requests.exceptions.SSLError):
+            # Not "sent=False": a certificate problem does not go away by trying again.
+            return TLSError(self._say(f"TLS handshake with {self._origin(req)} failed", exc))
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return TimeoutError(f"{self._origin(req)} did not accept a connection within {req.timeouts[0]:g} s; "
+                                "check the host and port, or raise the connect timeout", sent=False,
+                                reason="connect timeout")
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return TimeoutError(f"{self._origin(req)} did not answer within {req.timeouts[1]:g} s; "
+                                "raise the timeout or check the server", sent=True, reason="read timeout")
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            opened = not _never_connected(exc)
+            what = f"the connection to {self._origin(req)} failed" if opened else f"could not reach {self._origin(req)}"
+            return NetworkError(self._say(what, exc), sent=opened, reason=_root_reason(exc))
+        if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+            return NetworkError(self._say(f"the answer from {self._origin(req)} was cut off", exc), sent=True,
+                                reason="answer cut off")
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return NetworkError(self._say("the connection's URL is not valid", exc), sent=False)
+        return NetworkError(self._say(f"the request to {self._origin(req)} failed", exc), sent=None,
+                            reason=type(exc).__name__)
 
     def _origin(self, req: Request) -> str:
         scheme, _, rest = req.url.partition("://")
@@ -132,6 +245,21 @@ def _wrapped(exc: BaseException) -> list[BaseException]:
     return found
 
 
+def _framed(response: requests.Response) -> bool:
+    """Whether HTTP marks where the body ends (a length, or chunks), not the connection's close."""
+    headers = response.headers
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
+
+
+def _read_whole(response: requests.Response) -> None:
+    """Read the body now (through its bounded reader), as requests does for an unstreamed send."""
+    raw = response.raw
+    if isinstance(raw, Body):
+        response._content = raw.read_all()  # type: ignore[attr-defined]
+        response._content_consumed = True  # type: ignore[attr-defined]
+        raw.release_conn()
+
+
 def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Redactor,
               operation: str, host: PluginHost | None = None) -> APIError:
     """An APIError from an error answer, reading the server's JSON error body when it has one."""
@@ -141,7 +269,7 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
     line = None
     try:
         body = json.loads(content) if content else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, Mapping):
         code = _first_key(body, keys.get("code", "code"))
