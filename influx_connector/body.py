@@ -32,9 +32,9 @@ from .errors import DecodeError
 
 log = logging.getLogger(__name__)
 
-#: How much of an error answer is read: enough for the server's message, and for the list of
-#: rejected lines a write error carries; the rest is never read into memory.
-ERROR_BODY_BYTES = 64 * 1024
+#: How much of an error answer is read: enough for the server's message; the rest is never read
+#: into memory (a message cut there is taken as far as it goes).
+ERROR_BODY_BYTES = 8 * 1024
 #: The most decoded bytes one decompression step makes (bounds memory while inflating).
 STEP = 256 * 1024
 #: Bytes read from the socket at a time when the whole body is wanted.
@@ -64,7 +64,7 @@ class Body:
         self.setting = setting
         self.deadline = deadline
         self.read_bytes = 0  # decoded bytes handed out
-        self.truncated = False  # the cap left part of the answer unread
+        self.truncated = False  # reading stopped at the cap (the answer may have held more)
         self.cut_reason: str | None = None  # why the answer ended early, when it did
         self._done = False
         self._inflate = _Inflate.of(encoding, f"{self.subject} from {origin}")
@@ -125,7 +125,7 @@ class Body:
         self.read_bytes += len(out)
         if self.cap is not None and self.read_bytes >= self.cap:
             keep = len(out) - (self.read_bytes - self.cap)
-            self.truncated = self.read_bytes > self.cap
+            self.truncated = True  # as far as anyone can tell without reading on
             self.read_bytes = self.cap
             self._stop()
             return out[:keep]

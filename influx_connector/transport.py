@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import time
 from typing import Any, Callable, Mapping
 
@@ -271,12 +272,16 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
         body = json.loads(content) if content else None
     except (ValueError, RecursionError):
         body = None
+        if getattr(response.raw, "truncated", False):  # only its start was read: take what it holds
+            text = content.decode("utf-8", "replace")
+            code = _cut_json_string(text, keys.get("code", "code"))
+            message = _cut_json_string(text, keys.get("message", "message"))
     if isinstance(body, Mapping):
         code = _first_key(body, keys.get("code", "code"))
         message = _first_key(body, keys.get("message", "message"))
         raw_line = _first_key(body, keys["line"]) if "line" in keys else None
         line = raw_line if isinstance(raw_line, int) else None
-    elif content:
+    elif content and not message:
         # Masked before it is cut: a cut through the token would let its first part through.
         message = redactor.excerpt(content.decode("utf-8", "replace"), 300).strip()
     if not message:
@@ -291,6 +296,23 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
             details.update(part or {})
     return APIError(response.status_code, masked, code=code, line=line, body=body, operation=operation,
                     details=details)
+
+
+def _cut_json_string(text: str, names: Any) -> str | None:
+    """The string value of the first of ``names`` in a JSON object cut short, as far as the text
+    goes (marked "...", when the cut fell inside it)."""
+    for name in [names] if isinstance(names, str) else names:
+        found = re.search(r'"%s"\s*:\s*"' % re.escape(name), text)
+        if found is None:
+            continue
+        rest = text[found.end():]
+        for trim in range(0, 7):  # a cut inside an escape (\u00e9) leaves up to 6 characters over
+            try:
+                value, end = json.decoder.scanstring(rest[:len(rest) - trim] + '"', 0, False)
+            except ValueError:
+                continue
+            return value if end <= len(rest) - trim else value + "..."
+    return None
 
 
 def _first_key(body: Mapping[str, Any], names: Any) -> Any:
