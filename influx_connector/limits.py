@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from .deadline import Deadline
 from .errors import FieldError, ValidationError
+from .model import ConnectionSpec
 
 #: The most a decoded answer may hold, by default: far above any InfluxDB listing, and a query
 #: answer this large is better read a row at a time with ``stream()``.
@@ -28,9 +29,8 @@ class Limits:
     deadline_setting: str = "the call's deadline"
 
     @classmethod
-    def of(cls, spec: Any, values: Mapping[str, Any]) -> "Limits":
-        answer_field = getattr(spec, "max_answer_from", None)
-        deadline_field = getattr(spec, "deadline_from", None)
+    def of(cls, spec: ConnectionSpec, values: Mapping[str, Any]) -> "Limits":
+        answer_field, deadline_field = spec.max_answer_from, spec.deadline_from
         megabytes = values.get(answer_field) if answer_field else None
         seconds = values.get(deadline_field) if deadline_field else None
         return cls(

@@ -145,6 +145,7 @@ class HostileServer:
 
     def close(self) -> None:
         self._stopping.set()
+        self._thread.join(timeout=5)  # the accept loop sees the stop within its 50 ms wait
         self._listener.close()
         with self._lock:
             for client in list(self._clients):
@@ -152,7 +153,6 @@ class HostileServer:
                     client.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-        self._thread.join(timeout=5)
 
     def __enter__(self) -> "HostileServer":
         return self
