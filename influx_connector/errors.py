@@ -212,6 +212,12 @@ class DecodeError(ConnectorError):
         return self
 
 
+class UsageError(ConnectorError):
+    """The command line itself is wrong (a malformed flag value, a missing argument)."""
+
+    exit_code = 2
+
+
 class NotFoundError(ConnectorError):
     """An operation, codec or data source name that nothing provides."""
 

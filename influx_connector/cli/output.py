@@ -1,0 +1,67 @@
+"""What the command line prints: JSON and text tables."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time as dtime
+from typing import Any, Mapping, Sequence
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (datetime, date, dtime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_json_default)
+
+
+def emit_json(value: Any) -> None:
+    print(to_json(value))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple, Mapping)):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    # One row per line: an embedded newline would break the columns.
+    return str(value).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Left-aligned columns separated by two spaces, with a header and a dashed rule."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out)
+
+
+def is_flat_rows(data: Any) -> bool:
+    """A list of dicts whose values are all scalars: what fits a text table."""
+    return isinstance(data, list) and all(
+        isinstance(row, Mapping) and not any(isinstance(v, (Mapping, list, tuple)) for v in row.values())
+        for row in data)
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)"
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return format_table(list(columns), [[row.get(c) for c in columns] for row in rows])
+
