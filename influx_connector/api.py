@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 #: Extra folders of operation YAML files, separated like PATH.
 OPERATIONS_ENV = "INFLUX_CONNECTOR_OPERATIONS"
-DEFAULT_SOURCE = "influxdb"
+#: The id of the data source to use when a call names none (needed when several are installed).
+SOURCE_ENV = "INFLUX_CONNECTOR_SOURCE"
 
 _cache: dict[tuple[Any, ...], Connector] = {}
 _cache_lock = threading.Lock()
@@ -48,19 +49,21 @@ def list_datasources(host: PluginHost | None = None) -> list[Connector]:
     return [load(f, host=host) for f in datasource_files(host)]
 
 
-def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str | Path] = (),
+def load(source: str | Path | None = None, extra_operation_dirs: Iterable[str | Path] = (),
          host: PluginHost | None = None) -> Connector:
     """A compiled data source, by id or by the path of its connector.yaml (compiled once, cached).
 
-    Operations come from the ``operations/`` folder beside connector.yaml, from plugins, from
-    ``extra_operation_dirs`` and from the folders in ``$INFLUX_CONNECTOR_OPERATIONS``.
+    With no ``source``, the data source ``$INFLUX_CONNECTOR_SOURCE`` names, else the only one
+    installed (see ``default_source``). Operations come from the ``operations/`` folder beside
+    connector.yaml, from plugins, from ``extra_operation_dirs`` and from the folders in
+    ``$INFLUX_CONNECTOR_OPERATIONS``.
     """
     host = host or default_host()
-    path = Path(source) if str(source).endswith((".yaml", ".yml")) else _find(str(source), host)
+    path = source_file(source, host)
     source_id = path.resolve()
-    plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=str(source))
+    plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=_declared_id(path))
                    for d in part or ()]
-    dirs = tuple(Path(d).resolve() for d in (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
+    dirs = extra_dirs(path, (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
     files = _inputs(path, dirs)
     provided = host.provided_names()
     digest = cache.key(files, [sorted((kind, sorted(names)) for kind, names in provided.items())])
@@ -70,6 +73,13 @@ def load(source: str | Path = DEFAULT_SOURCE, extra_operation_dirs: Iterable[str
             name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
             _cache[key] = cache.cached(name, digest, lambda: _compile(path, dirs, provided), COMPILED_CLASSES)
         return _cache[key]
+
+
+def extra_dirs(path: Path, dirs: Iterable[str | Path]) -> tuple[Path, ...]:
+    """The extra operation folders, each once: a folder named twice (by a flag and the
+    environment, say), or the data source's own operations/ folder, is read once."""
+    own = (path.parent / "operations").resolve()
+    return tuple(d for d in dict.fromkeys(Path(d).resolve() for d in dirs) if d != own)
 
 
 def _compile(path: Path, dirs: tuple[Path, ...], provided: Mapping[str, Iterable[str]]) -> Connector:
@@ -112,15 +122,53 @@ def _declared_id(path: Path) -> str:
 _ids: dict[str, str] = {}
 
 
-def _find(source_id: str, host: PluginHost) -> Path:
-    found: dict[str, Path] = {_declared_id(path): path for path in datasource_files(host)}
+def installed(host: PluginHost | None = None) -> dict[str, Path]:
+    """The installed data sources: connector.yaml of each, by the id it declares."""
+    return {_declared_id(path): path for path in datasource_files(host or default_host())}
+
+
+def source_file(source: str | Path | None = None, host: PluginHost | None = None) -> Path:
+    """The connector.yaml of a data source given by id or path, or of the default one."""
+    host = host or default_host()
+    if source is not None and str(source).endswith((".yaml", ".yml")):
+        if not Path(source).is_file():
+            raise NotFoundError(f"no such file: {source}")
+        return Path(source)
+    found = installed(host)
+    source_id = str(source) if source is not None else default_source(host, found)
     if source_id not in found:
         hint = did_you_mean(source_id, found)
-        raise NotFoundError(f"no data source '{source_id}'{hint}; installed: {', '.join(sorted(found)) or 'none'}")
+        raise NotFoundError(f"no data source '{source_id}'{hint}; installed: {', '.join(sorted(found)) or 'none'}"
+                            f"{_left_out(host)}")
     return found[source_id]
 
 
-def connect(values: Mapping[str, Any], source: str | Path = DEFAULT_SOURCE,
+def default_source(host: PluginHost | None = None, found: Mapping[str, Path] | None = None) -> str:
+    """The id of the data source to use when none is named: the one ``$INFLUX_CONNECTOR_SOURCE``
+    names, else the only one installed. Several installed and none named is an error that lists
+    them; so is none installed, which also names the plugins the environment left out."""
+    host = host or default_host()
+    named = os.environ.get(SOURCE_ENV, "").strip()
+    if named:
+        return named
+    found = installed(host) if found is None else found
+    if len(found) == 1:
+        return next(iter(found))
+    if not found:
+        raise NotFoundError(f"no data source is installed{_left_out(host)}")
+    raise NotFoundError(f"several data sources are installed ({', '.join(sorted(found))}): "
+                        f"name the one to use, or set {SOURCE_ENV}")
+
+
+def _left_out(host: PluginHost) -> str:
+    """Why an installed data source may be missing: plugins the environment did not load."""
+    if not host.excluded and not host.failures:
+        return ""
+    parts = [*map(str, host.excluded), *(f"{f.name} (failed to load: {f.error})" for f in host.failures)]
+    return f"; plugins not loaded: {', '.join(parts)}"
+
+
+def connect(values: Mapping[str, Any], source: str | Path | None = None,
             extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> "Connection":
     """A connection with validated values (raises ValidationError naming each bad field)."""
     from .connection import Connection
@@ -147,7 +195,7 @@ def saved_query(options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def run_saved(source_options: Mapping[str, Any], query_options: Mapping[str, Any], *, envelope: bool = False,
-              source: str | Path = DEFAULT_SOURCE, host: PluginHost | None = None) -> Any:
+              source: str | Path | None = None, host: PluginHost | None = None) -> Any:
     """Run a saved query on a saved data source, both as the Insight² / ToolJet model stores them
     (``{"api_token", "host", "port": "8086", "protocol"}`` and ``{"operation": "write", "body", ...}``).
 
@@ -181,5 +229,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "failure_envelope", "list_datasources", "load",
-           "run_saved", "saved_query"]
+__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "default_source", "failure_envelope",
+           "installed", "list_datasources", "load", "run_saved", "saved_query", "source_file"]

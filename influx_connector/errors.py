@@ -224,6 +224,19 @@ class NotFoundError(ConnectorError):
     exit_code = 2
 
 
+class PluginLoadError(ConnectorError, RuntimeError):
+    """A plugin failed to load while ``INFLUX_CONNECTOR_STRICT_PLUGINS=1`` asks for load errors to
+    be fatal. Names the plugin; the original error is its ``__cause__``. (A ``RuntimeError`` too,
+    as strict mode has always raised one for a plugin that raised one.)"""
+
+    exit_code = 3
+
+    def __init__(self, plugin: str, error: BaseException):
+        self.plugin = plugin
+        super().__init__(f"plugin '{plugin}' failed to load: {type(error).__name__}: {error} "
+                         "(INFLUX_CONNECTOR_STRICT_PLUGINS=1 makes this fatal; unset it to skip the plugin)")
+
+
 def _masked(value: Any, redactor: Any) -> Any:
     """A JSON-like value with secrets masked in every string, keys included."""
     if isinstance(value, str):

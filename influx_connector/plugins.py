@@ -3,8 +3,9 @@
 pluggy's own ``load_setuptools_entrypoints`` stops at the first plugin that fails to import, so
 this loader guards each entry point: a broken plugin is logged and listed in ``failures``, and
 the rest still load. ``INFLUX_CONNECTOR_PLUGINS`` (comma-separated names) allows only those
-entry points; ``INFLUX_CONNECTOR_DISABLE_PLUGINS`` blocks the ones named;
-``INFLUX_CONNECTOR_STRICT_PLUGINS=1`` re-raises load errors, for plugin authors.
+entry points; ``INFLUX_CONNECTOR_DISABLE_PLUGINS`` blocks the ones named (both are listed in
+``excluded``, so a missing data source can say why); ``INFLUX_CONNECTOR_STRICT_PLUGINS=1`` makes a
+load error fatal, as a ``PluginLoadError`` naming the plugin, for plugin authors.
 
 Entry points are read from the metadata of the packages installed on the import path, leaving
 out the working folder (see ``plugin_search_path``), so running the command line in a folder
@@ -23,6 +24,7 @@ from typing import Any, Callable, Mapping
 import pluggy
 
 from . import builtin, hookspecs
+from .errors import PluginLoadError
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,25 @@ def _names(env: str) -> set[str] | None:
     return {n.strip() for n in raw.split(",") if n.strip()}
 
 
+@dataclass(frozen=True)
+class PluginExclusion:
+    """An installed plugin that was not loaded because the environment left it out."""
+
+    name: str
+    variable: str
+
+    def __str__(self) -> str:
+        value = os.environ.get(self.variable, "")
+        return f"{self.name} (left out by {self.variable}={value})"
+
+
 @dataclass
 class PluginHost:
     """A pluggy manager with the engine's hooks, plus the merged tables plugins provide."""
 
     pm: pluggy.PluginManager
     failures: list[PluginFailure] = field(default_factory=list)
+    excluded: list[PluginExclusion] = field(default_factory=list)
     _tables: dict[str, dict[str, Callable[..., Any]]] = field(default_factory=dict)
 
     @property
@@ -114,12 +129,16 @@ def _installed_entry_points() -> list[EntryPoint]:
     return found
 
 
-def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -> None:
+def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure],
+                      excluded: list[PluginExclusion] | None = None) -> None:
     allow, block = _names(ALLOW_ENV), _names(BLOCK_ENV) or set()
     strict = os.environ.get(STRICT_ENV) == "1"
     for ep in _installed_entry_points():
         if (allow is not None and ep.name not in allow) or ep.name in block:
-            log.info("plugin %s not loaded: excluded by %s/%s", ep.name, ALLOW_ENV, BLOCK_ENV)
+            variable = BLOCK_ENV if ep.name in block else ALLOW_ENV
+            log.info("plugin %s not loaded: excluded by %s", ep.name, variable)
+            if excluded is not None:
+                excluded.append(PluginExclusion(ep.name, variable))
             continue
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
@@ -129,7 +148,7 @@ def load_entry_points(pm: pluggy.PluginManager, failures: list[PluginFailure]) -
             pm.check_pending()
         except Exception as exc:  # a broken plugin must not take the host down
             if strict:
-                raise
+                raise PluginLoadError(ep.name, exc) from exc
             plugin_obj = pm.get_plugin(ep.name)
             if plugin_obj is not None:
                 pm.unregister(plugin_obj)
@@ -143,7 +162,7 @@ def create_host(load_entrypoints: bool = True, extra: tuple[Any, ...] = ()) -> P
     pm.register(builtin, name="builtin")
     host = PluginHost(pm)
     if load_entrypoints:
-        load_entry_points(pm, host.failures)
+        load_entry_points(pm, host.failures, host.excluded)
     for plugin in extra:
         pm.register(plugin)
     pm.check_pending()

@@ -1,4 +1,5 @@
-"""Where the built-in manifest lives: inside the installed package, or at the top of a checkout."""
+"""Where the files shipped from the repository's top live: inside the installed package, or at
+the top of a checkout."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,23 +8,20 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def manifest_dir() -> Path:
-    """The folder holding connector.yaml, operations/ and schemas/.
+    """The folder holding the authoring schemas (``schemas/``) and the manifest files shipped
+    with the package.
 
     A wheel carries them in ``influx_connector/manifest``; a source checkout (or an editable
     install) keeps them at the repository's top level, one folder above the package.
     """
     inside = _PACKAGE / "manifest"
-    if (inside / "connector.yaml").is_file():
+    if (inside / "schemas").is_dir():
         return inside
     return _PACKAGE.parent
 
 
 def schemas_dir() -> Path:
     return manifest_dir() / "schemas"
-
-
-def connector_file() -> Path:
-    return manifest_dir() / "connector.yaml"
 
 
 def display_path(path: Path) -> str:

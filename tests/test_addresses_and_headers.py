@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from influx_connector import api, resources
+from influx_connector import api, influxdb, resources
 from influx_connector.errors import ConnectorError, ValidationError
 from influx_connector.sandbox import Sandbox
 
@@ -228,7 +228,7 @@ def test_the_auth_header_the_manifest_declares_is_protected(tmp_path: Path) -> N
 
 
 def test_a_manifest_may_allow_an_extra_header_to_replace_the_auth_header(tmp_path: Path) -> None:
-    text = resources.connector_file().read_text(encoding="utf-8")
+    text = influxdb.connector_file().read_text(encoding="utf-8")
     assert "  headers_from: headers\n" in text
     (tmp_path / "connector.yaml").write_text(
         text.replace("  headers_from: headers\n", "  headers_from: headers\n  override_headers: [Authorization]\n"),

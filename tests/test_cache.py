@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from influx_connector import api, cache, resources
+from influx_connector import api, cache, influxdb, resources
 from influx_connector.model import COMPILED_CLASSES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
 @pytest.fixture
 def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the built-in data source, and a cache folder of this test's own."""
-    shutil.copy(resources.connector_file(), tmp_path / "connector.yaml")
+    shutil.copy(influxdb.connector_file(), tmp_path / "connector.yaml")
     shutil.copytree(resources.manifest_dir() / "operations", tmp_path / "operations")
     folder = tmp_path / "cache"
     monkeypatch.setenv(cache.CACHE_ENV, str(folder))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from influx_connector import api, cli, resources
+from influx_connector import api, cli, influxdb, resources
 from influx_connector.forms import all_forms
 from .helpers import ALL_OPERATIONS
 
@@ -134,7 +134,7 @@ def test_validate_builtin_manifest_is_ok(capsys):
 
 
 def test_validate_reports_a_misspelt_key_with_its_position(tmp_path, capsys):
-    shutil.copy(resources.connector_file(), tmp_path / "connector.yaml")
+    shutil.copy(influxdb.connector_file(), tmp_path / "connector.yaml")
     ops = tmp_path / "operations"
     ops.mkdir()
     # connector.yaml orders all built-in operations, so copy them; then add a broken one.
@@ -161,7 +161,7 @@ def test_validate_reports_a_misspelt_key_with_its_position(tmp_path, capsys):
 
 
 def test_validate_json_format_lists_problems(tmp_path, capsys):
-    shutil.copy(resources.connector_file(), tmp_path / "connector.yaml")
+    shutil.copy(influxdb.connector_file(), tmp_path / "connector.yaml")
     (tmp_path / "operations").mkdir()
     code, out, _ = run_cli(capsys, "validate", str(tmp_path), "--format", "json")
     assert code == 3

@@ -65,7 +65,7 @@ def test_blocking_the_influxdb_plugin_removes_the_data_source(monkeypatch: pytes
     host = create_host()
     assert api.datasource_files(host) == []
     with pytest.raises(Exception, match="no data source 'influxdb'"):
-        api.load(host=host)
+        api.load("influxdb", host=host)
 
 
 def test_every_hook_has_a_docstring_and_the_project_prefix() -> None:

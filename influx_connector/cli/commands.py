@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .. import api, resources
+from .. import api
 from ..errors import ConnectorError, ManifestError, ManifestProblem, UsageError
 from ..forms import all_forms, connection_form, operation_form
 from ..model import Operation, Param
@@ -119,9 +119,9 @@ def cmd_forms(inv: Invocation) -> int:
     return EXIT_OK
 
 
-def _connector_file(directory: str | None) -> Path:
+def _connector_file(inv: Invocation, directory: str | None) -> Path:
     if directory is None:
-        return resources.connector_file()
+        return api.source_file(inv.option("source"))
     path = Path(directory)
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         return path  # a connector.yaml named directly
@@ -137,7 +137,7 @@ def _problem_dict(p: ManifestProblem) -> dict[str, Any]:
 
 
 def cmd_validate(inv: Invocation) -> int:
-    file = _connector_file(inv.ns.directory)
+    file = _connector_file(inv, inv.ns.directory)
     extra = [Path(d) for d in inv.options("operations_dir")]
     as_json = inv.option("format") == "json"  # plain lines unless JSON is asked for
     try:

@@ -50,8 +50,7 @@ class Invocation:
         return self.option("format", "json")
 
     def connector(self) -> Connector:
-        source = self.option("source", api.DEFAULT_SOURCE)
-        return api.load(source, self.options("operations_dir"))
+        return api.load(self.option("source"), self.options("operations_dir"))
 
     def remember_secrets(self, connector: Connector, values: Mapping[str, Any]) -> None:
         """Mask the connection's secret values in anything this command prints from now on."""

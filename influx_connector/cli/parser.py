@@ -8,7 +8,8 @@ from .exits import EXIT_CODES_HELP, PROG
 
 # Options that choose and load the data source: every subcommand has them.
 _LOAD_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("--source",), {"metavar": "ID", "help": "data source id or path of a connector.yaml (default: influxdb)"}),
+    (("--source",), {"metavar": "ID", "help": "data source id or path of a connector.yaml "
+                                               "(default: $INFLUX_CONNECTOR_SOURCE, else the only one installed)"}),
     (("--operations-dir",), {"action": "append", "metavar": "DIR",
                              "help": "extra folder of operation YAML files (repeatable)"}),
     (("--format",), {"choices": ("json", "table"), "help": "output format (default: json)"}),

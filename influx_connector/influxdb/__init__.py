@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..hookspecs import hookimpl
-from ..resources import connector_file
+from ..resources import manifest_dir
 
 _ID = re.compile(r"^[0-9a-fA-F]{16}$")
 # "unable to parse '<line>': <reason>", one per rejected line, joined by newlines. A line may
@@ -163,6 +163,11 @@ def write_error_details(status: int, message: Any) -> dict[str, Any]:
 @hookimpl
 def influx_connector_error_details(status: int, message: Any) -> dict[str, Any] | None:
     return write_error_details(status, message) or None
+
+
+def connector_file() -> Path:
+    """The InfluxDB data source's manifest: ``connector.yaml``, with ``operations/`` beside it."""
+    return manifest_dir() / "connector.yaml"
 
 
 @hookimpl
