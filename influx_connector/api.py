@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -14,13 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import cache
-from .errors import NotFoundError
+from .demo_spec import demo_file
+from .errors import ManifestError, NotFoundError
 from .model import COMPILED_CLASSES, Connector
 from .plugins import PluginHost, default_host
 from .suggest import did_you_mean
 
 if TYPE_CHECKING:
     from .connection import Connection, Result, TestReport  # noqa: F401
+
+log = logging.getLogger(__name__)
 
 #: Extra folders of operation YAML files, separated like PATH.
 OPERATIONS_ENV = "INFLUX_CONNECTOR_OPERATIONS"
@@ -50,20 +54,22 @@ def list_datasources(host: PluginHost | None = None) -> list[Connector]:
 
 
 def load(source: str | Path | None = None, extra_operation_dirs: Iterable[str | Path] = (),
-         host: PluginHost | None = None) -> Connector:
+         host: PluginHost | None = None, *, strict: bool = False) -> Connector:
     """A compiled data source, by id or by the path of its connector.yaml (compiled once, cached).
 
     With no ``source``, the data source ``$INFLUX_CONNECTOR_SOURCE`` names, else the only one
     installed (see ``default_source``). Operations come from the ``operations/`` folder beside
     connector.yaml, from plugins, from ``extra_operation_dirs`` and from the folders in
     ``$INFLUX_CONNECTOR_OPERATIONS``.
+
+    A file of those extra folders that has problems is left out, as a broken plugin is, and its
+    problems are listed in the data source's ``problems`` (logged once); ``strict=True`` raises
+    ``ManifestError`` for them instead. Problems in the data source's own files always raise.
     """
     host = host or default_host()
     path = source_file(source, host)
     source_id = path.resolve()
-    plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=_declared_id(path))
-                   for d in part or ()]
-    dirs = extra_dirs(path, (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
+    dirs = operation_dirs(path, extra_operation_dirs, host)
     files = _inputs(path, dirs)
     provided = host.provided_names()
     digest = cache.key(files, [sorted((kind, sorted(names)) for kind, names in provided.items())])
@@ -71,27 +77,41 @@ def load(source: str | Path | None = None, extra_operation_dirs: Iterable[str | 
     with _cache_lock:
         if key not in _cache:
             name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
-            _cache[key] = cache.cached(name, digest, lambda: _compile(path, dirs, provided), COMPILED_CLASSES)
-        return _cache[key]
+            _cache[key] = loaded = cache.cached(name, digest, lambda: _compile(path, dirs, provided),
+                                                COMPILED_CLASSES)
+            for problem in loaded.problems:
+                if problem.is_error:  # said once a process, also when the compile came from the cache
+                    log.warning("operation file left out: %s", problem)
+        loaded = _cache[key]
+    if strict and any(p.is_error for p in loaded.problems):
+        raise ManifestError(list(loaded.problems))
+    return loaded
 
 
-def extra_dirs(path: Path, dirs: Iterable[str | Path]) -> tuple[Path, ...]:
-    """The extra operation folders, each once: a folder named twice (by a flag and the
-    environment, say), or the data source's own operations/ folder, is read once."""
+def operation_dirs(path: Path, extra_operation_dirs: Iterable[str | Path] = (),
+                   host: PluginHost | None = None) -> tuple[Path, ...]:
+    """The extra operation folders of the data source at ``path``, as ``load`` reads them: from
+    plugins, ``extra_operation_dirs`` and ``$INFLUX_CONNECTOR_OPERATIONS``. Each is read once: a
+    folder named twice (by a flag and the environment, say), or the data source's own
+    operations/ folder, is not read again."""
+    host = host or default_host()
+    plugin_dirs = [Path(d) for part in host.hook.influx_connector_operation_dirs(connector_id=_declared_id(path))
+                   for d in part or ()]
     own = (path.parent / "operations").resolve()
-    return tuple(d for d in dict.fromkeys(Path(d).resolve() for d in dirs) if d != own)
+    found = dict.fromkeys(Path(d).resolve() for d in (*plugin_dirs, *extra_operation_dirs, *_env_dirs()))
+    return tuple(d for d in found if d != own)
 
 
 def _compile(path: Path, dirs: tuple[Path, ...], provided: Mapping[str, Iterable[str]]) -> Connector:
     from .manifest import load_connector  # only when the cache has no compiled copy
 
-    return load_connector(path, dirs, provided)
+    return load_connector(path, dirs, provided, strict=False)
 
 
 def _inputs(path: Path, dirs: tuple[Path, ...]) -> list[Path]:
     """Every file and folder a data source is compiled from: a change to any is a new compile,
     so an operation dropped into a folder shows up without a restart."""
-    found = [path]
+    found = [path, *(f for f in [demo_file(path)] if f.is_file())]
     for folder in (path.parent / "operations", *dirs):
         if folder.is_dir():
             found.append(folder)

@@ -42,7 +42,11 @@ class InsecureTLSWarning(UserWarning):
 
 @dataclass(frozen=True)
 class ManifestProblem:
-    """One problem in a connector or operation YAML file, with where it is."""
+    """One problem in a data source's YAML file, with where it is.
+
+    ``severity`` is ``error`` (the file cannot be used as it is) or ``warning`` (it can, but
+    probably does not do what its author meant, such as a parameter nothing uses).
+    """
 
     file: str
     line: int
@@ -50,15 +54,22 @@ class ManifestProblem:
     pointer: str
     message: str
     hint: str | None = None
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
-        text = f"{where}: {self.pointer or '/'}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        text = f"{where}: {label}{self.pointer or '/'}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
 
 class ManifestError(ConnectorError):
-    """A manifest (connector.yaml or an operation file) breaks the authoring contract."""
+    """A data source's manifest (connector.yaml, an operation file, demo.yaml) breaks the
+    authoring contract. ``problems`` lists every problem found, warnings included."""
 
     exit_code = 3
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .errors import ManifestProblem
 from .retry import RetrySpec
 
 # Keys of a parameter declaration that are JSON Schema keywords, passed through to the
@@ -142,6 +143,62 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class CliFlag:
+    """A connection field the command line offers as a flag (``--<flag>``)."""
+
+    field: str
+    flag: str  # the option's name, without the dashes
+    #: A switch: giving the flag sets the field to ``value`` (``--insecure`` sets verify_tls false).
+    switch: bool = False
+    value: Any = None
+    metavar: str | None = None
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandLineSpec:
+    """How the command line reads a data source's connection: its flags and environment variables."""
+
+    flags: tuple[CliFlag, ...] = ()
+    #: Environment variables are named ``<env_prefix>_<FIELD>``; none are read without a prefix.
+    env_prefix: str | None = None
+    environment: tuple[str, ...] = ()
+
+    def variable(self, field_name: str) -> str | None:
+        """The environment variable that fills a connection field, if any."""
+        if self.env_prefix is None or field_name not in self.environment:
+            return None
+        return f"{self.env_prefix}_{field_name.upper()}"
+
+    def flag_for(self, field_name: str) -> CliFlag | None:
+        return next((f for f in self.flags if f.field == field_name), None)
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of a data source's demo: an operation with its parameters, or the connection test."""
+
+    title: str
+    operation: str | None = None  # None: the connection test
+    params: Mapping[str, Any] = field(default_factory=dict)  # demo values (see demo_spec)
+    #: Values the later steps may use: variable name -> JSON pointer into this step's result data.
+    save: Mapping[str, str] = field(default_factory=dict)
+    #: What of the result to print (see demo_spec): the whole result when empty.
+    show: Mapping[str, Any] = field(default_factory=dict)
+    #: The steps after this one need it: the demo stops when it fails.
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A data source's demo: steps the ``demo`` command runs in order, and the variables they share."""
+
+    steps: tuple[DemoStep, ...]
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Connector:
     id: str
     title: str
@@ -152,6 +209,11 @@ class Connector:
     test_steps: tuple[TestStep, ...] = ()
     docs_url: str | None = None
     source: str = ""
+    command_line: CommandLineSpec = field(default_factory=CommandLineSpec)
+    demo: Demo | None = None
+    #: What loading found but did not stop for: files of extra operation folders that were left
+    #: out (each problem of such a file is listed) and warnings. Empty for a clean manifest.
+    problems: tuple[ManifestProblem, ...] = ()
 
     def operation(self, op_id: str) -> Operation:
         """An operation by its id or by one of its aliases."""
@@ -177,4 +239,4 @@ def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
 #: The classes a compiled connector is made of: what a cache entry may rebuild, by name.
 COMPILED_CLASSES: Mapping[str, type] = MappingProxyType({cls.__name__: cls for cls in (
     Connector, ConnectionSpec, AuthSpec, RetrySpec, Operation, Param, RequestSpec, ResponseSpec, Pagination,
-    TestStep)})
+    TestStep, CommandLineSpec, CliFlag, Demo, DemoStep, ManifestProblem)})

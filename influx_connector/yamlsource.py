@@ -47,9 +47,10 @@ class Located:
         """Where the *key* of a mapping entry sits (better than its value for 'unknown key')."""
         return self.positions.get(ptr + "#key", self.where(ptr))
 
-    def problem(self, ptr: str, message: str, hint: str | None = None, at_key: bool = False) -> ManifestProblem:
+    def problem(self, ptr: str, message: str, hint: str | None = None, at_key: bool = False,
+                severity: str = "error") -> ManifestProblem:
         line, col = self.key_position(ptr) if at_key else self.where(ptr)
-        return ManifestProblem(self.file, line, col, ptr, message, hint)
+        return ManifestProblem(self.file, line, col, ptr, message, hint, severity)
 
 
 def _walk(node: yaml.Node, path: list[Any], out: dict[str, tuple[int, int]]) -> None:

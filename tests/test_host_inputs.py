@@ -82,7 +82,7 @@ def test_the_loader_refuses_a_pattern_a_form_would_read_otherwise(tmp_path, patt
         "id: probe\ntitle: Probe\nparams:\n  x:\n    type: string\n    pattern: '" + pattern + "'\n"
         "request: {method: GET, path: /x}\nresponse: {codec: json}\n", encoding="utf-8")
     with pytest.raises(ManifestError) as caught:
-        api.load(extra_operation_dirs=[tmp_path])
+        api.load(extra_operation_dirs=[tmp_path], strict=True)
     problem = next(p for p in caught.value.problems if p.file.endswith("probe.yaml"))
     assert problem.pointer == "/params/x/pattern" and problem.line == 6 and words in problem.message, problem
 
