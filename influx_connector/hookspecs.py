@@ -7,6 +7,10 @@ itself is such a plugin (``influx_connector.influxdb``).
 
 Implementations may take fewer arguments than a spec lists (pluggy's opt-in arguments), so
 adding an argument to a spec later breaks no plugin.
+
+Data: ``influx_connector_datasources`` and ``influx_connector_operation_dirs`` (YAML files).
+Requests and answers: codecs, encoders, rules, resolvers, error details and the send hook.
+The command line: ``influx_connector_register_commands`` and ``influx_connector_demo_server``.
 """
 from __future__ import annotations
 
@@ -123,4 +127,41 @@ def influx_connector_send(request: Any, session: Any, settings: Mapping[str, Any
 
     ``settings`` holds the keyword arguments for ``Session.send`` (timeout, verify, stream).
     Never log ``request.headers`` as they are: they carry the credentials.
+    """
+
+
+@hookspec
+def influx_connector_register_commands(commands: Any) -> None:
+    """Add commands to the ``influx-connector`` command line, as datasette's ``register_commands``
+    adds them to its own.
+
+    ``commands`` is an ``influx_connector.cli.registry.CommandRegistry``; call its ``add`` once per
+    command::
+
+        @hookimpl
+        def influx_connector_register_commands(commands):
+            commands.add("serve-mock", run_mock, help="serve a mock of the API",
+                         arguments=lambda parser: parser.add_argument("--port", type=int, default=0))
+
+    ``run(invocation)`` returns the exit code. The ``influx_connector.cli.invocation.Invocation``
+    it gets holds the parsed arguments (``args``), the common options (``option(name)``), the
+    data source (``data_source()``), its connection values and connection (``connection_values()``,
+    ``connect()``) and the ``--format`` asked for (``output_format``). ``uses`` is ``nothing``,
+    ``data source`` or ``connection`` (the command then takes the data source's connection flags);
+    ``formats`` lists the ``--format`` values it prints, and a command without any refuses
+    ``--format``. Raise ``influx_connector.errors.UsageError`` for a wrong argument (exit 2), or any
+    other ``ConnectorError``. A name that is already taken keeps its first command; a plugin whose
+    hook raises is logged and skipped.
+    """
+
+
+@hookspec(firstresult=True)
+def influx_connector_demo_server(data_source: str, out: Any) -> Any:
+    """Return a context manager that starts a server for the demo of ``data_source`` (an id), or
+    None for a data source this plugin does not serve. The first answer wins.
+
+    The ``demo`` command asks for one when no connection is given. Entering the context manager
+    starts the server and gives the connection values that reach it; leaving it stops the server.
+    It may write a line to ``out`` (a text stream) saying what it started. The InfluxDB plugin
+    starts the sandbox.
     """

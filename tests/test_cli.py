@@ -21,6 +21,8 @@ SANDBOX_ORG = "sandbox-org"
 SANDBOX_BUCKET = "sandbox-bucket"
 OPERATION_IDS = set(ALL_OPERATIONS)
 CONN = ["--host", "localhost", "--token", TOKEN]
+# Where the parts of a URL go, as InfluxDB's base URL places them.
+INFLUX_URL = cli.url_fields(api.load().connection.base_url)
 
 
 @pytest.fixture(autouse=True)
@@ -222,13 +224,13 @@ def test_influx_host_environment_is_split_into_fields(monkeypatch, capsys):
     ("influx.local", {"host": "influx.local"}),
 ])
 def test_split_host_url(url, expected):
-    assert cli.split_host_url(url, "INFLUX_HOST") == expected
+    assert cli.split_host_url(url, "INFLUX_HOST", INFLUX_URL) == expected
 
 
 @pytest.mark.parametrize("url", ["http://user:pw@h:8086", "http://h:port", "http://h:8086/?x=1"])
 def test_split_host_url_rejects_bad_urls_without_echoing_them(url):
     with pytest.raises(cli.UsageError) as info:
-        cli.split_host_url(url, "INFLUX_HOST")
+        cli.split_host_url(url, "INFLUX_HOST", INFLUX_URL)
     assert str(info.value).startswith("INFLUX_HOST:")
     assert url not in str(info.value)
 

@@ -4,10 +4,12 @@ Targets:
 - ``sandbox``: the built-in sandbox server, always.
 - ``sandbox-https``: the same over https, with a certificate signed by a CA the tests make and
   trusted through the connection's CA bundle (verification stays on).
-- ``live``: a real InfluxDB 2.x or Cloud, when ``INFLUX_HOST``, ``INFLUX_TOKEN`` and ``INFLUX_ORG``
-  point at one (the token needs read/write on buckets in that org). The suite creates its own
-  buckets, named ``influx-connector-e2e-<random>``, and deletes them afterwards; it reads and
-  writes nothing else.
+- ``live``: a real InfluxDB 2.x or Cloud, only when asked explicitly: ``INFLUX_E2E_LIVE=1``
+  together with ``INFLUX_HOST``, ``INFLUX_TOKEN`` and ``INFLUX_ORG`` pointing at one (the token
+  needs read/write on buckets in that org), the same opt-in as the official clients' suites
+  (``official_clients.live_server``). An ``INFLUX_HOST`` exported for other reasons never sends
+  the suite there. The suite creates its own buckets, named ``influx-connector-e2e-<random>``,
+  and deletes them afterwards; it reads and writes nothing else.
 
 The tests observe only what the API returns, never the sandbox's memory, so the same assertions
 hold on a real server. Every exchange is captured at the connector's send hook and checked
@@ -17,7 +19,6 @@ received and answered is checked too.
 from __future__ import annotations
 
 import calendar
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,12 +38,12 @@ from influx_connector.sandbox import Sandbox
 from .certs import Certs, make_certs
 from .conftest import CHECKED, assert_contract_kept
 from .helpers import TOKEN
+from .official_clients import live_server
 from .openapi_contract import Contract
 
-LIVE_ENV = ("INFLUX_HOST", "INFLUX_TOKEN", "INFLUX_ORG")
 # A target that is not configured is not collected at all (rather than skipped): the sandbox
-# run is the one that always happens, the live run is an addition.
-TARGETS = ["sandbox", "sandbox-https"] + (["live"] if all(os.environ.get(v) for v in LIVE_ENV) else [])
+# run is the one that always happens, the live run is an addition, asked for explicitly.
+TARGETS = ["sandbox", "sandbox-https"] + (["live"] if live_server() is not None else [])
 E2E_PREFIX = "influx-connector-e2e-"
 
 # Times inside 2023, so the data sits well inside a new bucket's infinite retention.
@@ -104,9 +105,12 @@ class Target:
 
 
 def _live_settings() -> dict[str, Any]:
-    values = cli.env_values(os.environ)
-    values.pop("bucket", None)  # the suite writes only to buckets it created
-    return values
+    server = live_server()
+    assert server is not None
+    # The URL is read as the command line reads INFLUX_HOST; no default bucket: the suite
+    # writes only to buckets it created.
+    environ = {"INFLUX_HOST": server.url, "INFLUX_TOKEN": server.token, "INFLUX_ORG": server.org}
+    return cli.env_values(environ, api.load())
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,9 @@
 No InfluxDB 2.x can be installed here, so this starts the sandbox the way a user would
 (``influx-connector sandbox``, which also tests that command), points INFLUX_HOST/TOKEN/ORG at it
 and runs the end-to-end suite in a fresh pytest. That proves the switch works: the live target
-is collected only from the environment, talks to whatever server it names, checks the contract
-at the send hook, and leaves no bucket behind.
+is collected only when ``INFLUX_E2E_LIVE=1`` asks for it (the variables alone send nothing
+there), talks to whatever server they name, checks the contract at the send hook, and leaves no
+bucket behind.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_the_end_to_end_suite_runs_against_a_server_named_in_the_environment(tmp
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_end_to_end.py",
              "-k", "live"],
-            cwd=ROOT, env={**env, **exports}, capture_output=True, text=True, timeout=300)
+            cwd=ROOT, env={**env, **exports, "INFLUX_E2E_LIVE": "1"}, capture_output=True, text=True, timeout=300)
         summary = run.stdout.strip().splitlines()[-1]
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
         assert re.search(rf"\b{len(target_tests())} passed\b", summary), summary
@@ -46,3 +47,21 @@ def test_the_end_to_end_suite_runs_against_a_server_named_in_the_environment(tmp
                               headers={"Authorization": f"Token {TOKEN}"}, timeout=10).json()["buckets"]
         left = [b["name"] for b in listed if b["name"].startswith(e2e.E2E_PREFIX)]
         assert left == [], "the live run must delete the buckets it made"
+
+
+def test_the_variables_alone_do_not_send_the_suite_to_a_server(tmp_path: Path) -> None:
+    """A user with INFLUX_HOST/TOKEN/ORG exported for their own server runs pytest: nothing of the
+    suite goes there without INFLUX_E2E_LIVE=1."""
+    with cli_sandbox(tmp_path, TOKEN, ORG) as exports:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INFLUX_", "PYTEST_"))}
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_end_to_end.py",
+             "-k", "live"],
+            cwd=ROOT, env={**env, **exports}, capture_output=True, text=True, timeout=300)
+        summary = run.stdout.strip().splitlines()[-1]
+        # Exit 5: pytest collected no test to run; every target test ran on the sandboxes only.
+        assert run.returncode == 5, run.stdout[-3000:] + run.stderr[-2000:]
+        assert re.fullmatch(r"\d+ deselected in [0-9.]+s", summary), summary
+        listed = requests.get(exports["INFLUX_HOST"] + "/api/v2/buckets", params={"limit": 100},
+                              headers={"Authorization": f"Token {TOKEN}"}, timeout=10).json()["buckets"]
+        assert not [b["name"] for b in listed if b["name"].startswith(e2e.E2E_PREFIX)]

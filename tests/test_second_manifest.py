@@ -162,3 +162,73 @@ def test_every_page_is_decoded_with_the_operations_parameters(notes_server, tmp_
         result = conn.run("tagged_notes", {"tag": "t", "all_pages": True})
     assert len(result.data["notes"]) == 5 and result.meta["pages"] == 3
     assert codec.options == [{"label": "t"}] * 3
+
+
+# --- the command line knows no data source -----------------------------------------------------------
+
+
+INFLUX_VARIABLES = {"INFLUX_HOST": "http://influx.example:8086", "INFLUX_TOKEN": "influx-token-not-for-notes",
+                    "INFLUX_ORG": "some-org", "INFLUX_BUCKET": "some-bucket"}
+
+
+def test_every_generic_command_runs_on_the_second_manifest_with_influx_variables_set(
+        notes_server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The InfluxDB data source's variables are exported, as a user of both would have them: the
+    notes data source reads none of them (its own flags come from its connection fields)."""
+    from influx_connector.cli import main
+    from influx_connector.cli.main import command_registry
+    from influx_connector.cli.registry import BUILT_IN
+
+    port, handler = notes_server
+    for name, value in INFLUX_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    source = ["--data-source", str(NOTES)]
+    conn = [*source, "--host", "127.0.0.1", "--port", str(port), "--api-key", KEY]
+    ran: dict[str, str] = {}
+
+    def run(*argv: str) -> str:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert code == 0, (argv, err)
+        assert INFLUX_VARIABLES["INFLUX_TOKEN"] not in out + err and "influx.example" not in out + err
+        ran.setdefault(argv[0], out)
+        return out
+
+    assert [e["id"] for e in json.loads(run("operations", *source))] == ["add_note", "get_note", "list_notes"]
+    assert run("operations", *source, "--format", "table").splitlines()[0].split() == ["ID", "TITLE", "REQUIRED"]
+    assert json.loads(run("describe", "add_note", *source))["params"][0]["name"] == "text"
+    assert [f["name"] for f in json.loads(run("describe", "--connection", *source))["fields"]] == \
+        ["api_key", "host", "port"]
+    assert [o["id"] for o in json.loads(run("forms", *source))["operations"]] == ["add_note", "get_note", "list_notes"]
+    assert run("validate", str(NOTES.parent)).startswith("OK: notes")
+    request = json.loads(run("render", "get_note", *conn, "-p", "note_id=7"))
+    assert request["url"] == f"http://127.0.0.1:{port}/v1/notes/7" and request["headers"]["X-Api-Key"] == "****"
+    added = json.loads(run("run", "add_note", *conn, "-p", "text=from the command line", "-p", 'tags=["cli"]'))
+    assert added["status"] == 201 and added["data"]["tags"] == ["cli"]
+    assert json.loads(run("test", *conn))["ok"] is True
+    demo = run("demo", *conn)
+    assert "✓ Add a note [add_note] HTTP 201" in demo and "3 of 3 operations ran; 0 calls failed" in demo
+    assert "✗" not in demo
+    generic = {c.name for c in command_registry() if c.plugin == BUILT_IN}
+    assert set(ran) == generic, f"a generic command is not run here: {generic - set(ran)}"
+    assert all(headers.get("X-Api-Key") == KEY for _, _, headers in handler.seen)
+
+
+def test_the_second_manifest_reads_only_the_variables_it_declares(
+        notes_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A data source that declares env_prefix NOTES reads NOTES_*, a URL in NOTES_HOST included."""
+    from influx_connector.cli import main
+
+    port, _ = notes_server
+    shutil.copytree(NOTES.parent, tmp_path / "notes")
+    source = tmp_path / "notes" / "connector.yaml"
+    source.write_text(source.read_text() + "command_line:\n  env_prefix: NOTES\n  environment: [api_key, host]\n")
+    for name, value in INFLUX_VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NOTES_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NOTES_API_KEY", KEY)
+    assert main(["run", "list_notes", "--data-source", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == 200
+    monkeypatch.setenv("NOTES_HOST", f"https://127.0.0.1:{port}")
+    assert main(["render", "list_notes", "--data-source", str(source)]) == 2
+    assert "NOTES_HOST: this data source speaks http only, not https" in capsys.readouterr().err

@@ -1,11 +1,11 @@
-"""The commands: each takes the parsed command line and returns an exit code."""
+"""The command line's own commands; each takes the parsed command line and returns an exit code.
+
+``register`` adds them to a registry; plugins add theirs after (see ``registry``).
+"""
 from __future__ import annotations
 
-import signal
+import argparse
 import sys
-import threading
-import warnings
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -14,11 +14,11 @@ from ..errors import ConnectorError, ManifestError, ManifestProblem, UsageError
 from ..forms import all_forms, connection_form, operation_form
 from ..model import Operation, Param
 from ..plugins import default_host
-from .config import connection_values
 from .exits import EXIT_OK, EXIT_TEST_FAILED
 from .invocation import Invocation
-from .output import emit_json, format_table, is_flat_rows, rows_table, to_json
+from .output import ProgressBar, data_table, emit_json, format_table, to_json
 from .params import _params_json, build_params, read_text_argument
+from .registry import CommandRegistry
 
 if TYPE_CHECKING:
     from ..connection import TestReport
@@ -29,9 +29,9 @@ def required_names(op: Operation) -> list[str]:
 
 
 def cmd_operations(inv: Invocation) -> int:
-    connector = inv.connector()
+    data_source = inv.data_source()
     listing = []
-    for op in connector.operations.values():
+    for op in data_source.operations.values():
         entry: dict[str, Any] = {"id": op.id, "title": op.title, "required": required_names(op)}
         if op.aliases:
             entry["aliases"] = list(op.aliases)
@@ -80,20 +80,20 @@ def _params_table(params: Sequence[Mapping[str, Any]]) -> str:
 
 def cmd_describe(inv: Invocation) -> int:
     ns = inv.ns
-    connector = inv.connector()
+    data_source = inv.data_source()
     if ns.connection and ns.operation:
         raise UsageError("describe: give an operation id or --connection, not both")
     if ns.connection:
-        spec = connector.connection
+        spec = data_source.connection
         doc: dict[str, Any] = {
-            "id": connector.id, "title": connector.title, "description": connector.description,
+            "id": data_source.id, "title": data_source.title, "description": data_source.description,
             "fields": [param_info(p, spec.input_schema) for p in spec.fields],
-            "form": connection_form(connector)}
+            "form": connection_form(data_source)}
     elif ns.operation:
-        op = connector.operation(ns.operation)
+        op = data_source.operation(ns.operation)
         doc = {"id": op.id, "title": op.title, "description": op.description, "source": op.source,
                "params": [param_info(p, op.input_schema) for p in op.params],
-               "form": operation_form(connector, op)}
+               "form": operation_form(data_source, op)}
         if op.aliases:
             doc["aliases"] = list(op.aliases)
         if op.requires_one_of:
@@ -115,49 +115,68 @@ def cmd_describe(inv: Invocation) -> int:
 
 def cmd_forms(inv: Invocation) -> int:
     # Always JSON: this is the document a host app loads, there is no table form of it.
-    emit_json(all_forms(inv.connector()))
+    emit_json(all_forms(inv.data_source()))
     return EXIT_OK
 
 
-def _connector_file(inv: Invocation, directory: str | None) -> Path:
+def _validate_target(inv: Invocation, directory: str | None) -> tuple[Path, list[Path]]:
+    """The connector.yaml to validate, and a folder of extra operations when DIR holds only those."""
     if directory is None:
-        return api.source_file(inv.option("source"))
+        return api.source_file(inv.option("source")), []
     path = Path(directory)
     if path.is_file() and path.suffix in (".yaml", ".yml"):
-        return path  # a connector.yaml named directly
-    file = path / "connector.yaml"
-    if not file.is_file():
-        raise UsageError(f"validate: no connector.yaml in {path}")
-    return file
+        return path, []  # a connector.yaml named directly
+    if (path / "connector.yaml").is_file():
+        return path / "connector.yaml", []
+    if path.is_dir() and any(path.glob("*.y*ml")):
+        # A folder of extra operations: checked as they would be loaded, with the data source.
+        return api.source_file(inv.option("source")), [path]
+    raise UsageError(f"validate: no connector.yaml and no operation files (*.yaml) in {path}")
 
 
 def _problem_dict(p: ManifestProblem) -> dict[str, Any]:
     return {"file": p.file, "line": p.line, "column": p.column, "pointer": p.pointer,
-            "message": p.message, "hint": p.hint}
+            "message": p.message, "hint": p.hint, "severity": p.severity}
+
+
+def _print_problems(inv: Invocation, problems: Sequence[ManifestProblem], summary: Mapping[str, Any]) -> None:
+    if inv.output_format == "json":
+        emit_json({**summary, "problems": [_problem_dict(p) for p in problems]})
+    elif inv.output_format == "table":
+        rows = [[p.severity, p.file, p.line, p.column, p.pointer or "/", p.message, p.hint or ""] for p in problems]
+        if rows:
+            print(format_table(["SEVERITY", "FILE", "LINE", "COL", "POINTER", "MESSAGE", "HINT"], rows))
+    else:
+        for problem in problems:
+            print(problem)
+
+
+def _counted(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 def cmd_validate(inv: Invocation) -> int:
-    file = _connector_file(inv, inv.ns.directory)
-    extra = [Path(d) for d in inv.options("operations_dir")]
-    as_json = inv.option("format") == "json"  # plain lines unless JSON is asked for
-    try:
-        from ..manifest import load_connector
+    file, operations_only = _validate_target(inv, inv.ns.directory)
+    host = default_host()
+    extra = api.operation_dirs(file, [*operations_only, *inv.options("operations_dir")], host)
+    from ..manifest import load_connector
 
-        connector = load_connector(file, extra, default_host().provided_names())
+    try:
+        data_source = load_connector(file, extra, host.provided_names(), strict=True)
     except ManifestError as exc:
-        if as_json:
-            emit_json({"ok": False, "problems": [_problem_dict(p) for p in exc.problems]})
-        else:
-            for problem in exc.problems:
-                print(problem)
-        count = len(exc.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+        errors = [p for p in exc.problems if p.is_error]
+        warnings = len(exc.problems) - len(errors)
+        _print_problems(inv, exc.problems, {"ok": False})
+        tail = f", and {_counted(warnings, 'warning')}" if warnings else ""
+        print(f"{_counted(len(errors), 'problem')} found{tail}", file=sys.stderr)
         return ManifestError.exit_code
-    count = len(connector.operations)
-    if as_json:
-        emit_json({"ok": True, "id": connector.id, "file": connector.source, "operations": count})
-    else:
-        print(f"OK: {connector.id} ({connector.source}): {count} operation{'s' if count != 1 else ''}")
+    count = len(data_source.operations)
+    _print_problems(inv, data_source.problems,
+                    {"ok": True, "id": data_source.id, "file": data_source.source, "operations": count})
+    if inv.output_format != "json":
+        extras = f" with {', '.join(map(str, extra))}" if extra else ""
+        warned = f" ({_counted(len(data_source.problems), 'warning')})" if data_source.problems else ""
+        print(f"OK: {data_source.id} ({data_source.source}){extras}: {_counted(count, 'operation')}{warned}")
     return EXIT_OK
 
 
@@ -168,37 +187,14 @@ def _operation_and_params(inv: Invocation) -> tuple[Operation, dict[str, Any]]:
     names the operation (an id or alias); OP may then be left out."""
     ns = inv.ns
     from_json = _params_json(read_text_argument(ns.params_json, "--params-json")) if ns.params_json is not None else {}
-    connector = inv.connector()
+    data_source = inv.data_source()
     saved = from_json.get(api.OPERATION_KEY)
-    op = connector.operation(ns.operation if ns.operation is not None else api.saved_query(from_json)[0])
+    op = data_source.operation(ns.operation if ns.operation is not None else api.saved_query(from_json)[0])
     if saved is not None and op.param(api.OPERATION_KEY) is None:
-        if connector.operation(str(saved)) is not op:
+        if data_source.operation(str(saved)) is not op:
             raise UsageError(f"OP is '{ns.operation}' but the saved query's operation is '{saved}'")
         from_json.pop(api.OPERATION_KEY)
     return op, build_params(op, ns, from_json)
-
-
-class ProgressBar:
-    """A one-line bar on a stream for writes sent in batches: records sent of all, and batches."""
-
-    WIDTH = 30
-
-    def __init__(self, out: Any):
-        self.out = out
-        self.drawn = False
-
-    def __call__(self, done: Mapping[str, Any]) -> None:
-        total = done["records_total"] or 1
-        filled = round(self.WIDTH * done["records"] / total)
-        self.out.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done['records'] * 100 // total:3d}% "
-                       f"{done['records']:,}/{done['records_total']:,} records, {done['batches']} batches")
-        self.out.flush()
-        self.drawn = True
-
-    def finish(self) -> None:
-        if self.drawn:
-            self.out.write("\n")
-            self.out.flush()
 
 
 def cmd_run(inv: Invocation) -> int:
@@ -223,8 +219,8 @@ def _run(inv: Invocation) -> int:
                 bar.finish()
     if inv.ns.envelope:
         emit_json(result.envelope())
-    elif inv.output_format == "table" and is_flat_rows(result.data):
-        print(rows_table(result.data))
+    elif inv.output_format == "table":
+        print(data_table(result.data))
     else:
         emit_json(result.to_dict())
     return EXIT_OK
@@ -236,6 +232,8 @@ def cmd_render(inv: Invocation) -> int:
         request = conn.render(op.id, params)
     if inv.ns.curl:
         print(request.curl())
+    elif inv.output_format == "table":
+        print(data_table(request.to_dict()))
     else:
         emit_json(request.to_dict())
     return EXIT_OK
@@ -258,53 +256,79 @@ def cmd_test(inv: Invocation) -> int:
 
 
 def cmd_demo(inv: Invocation) -> int:
-    from ..demo import demo
+    from .demo import run_demo
 
-    values = connection_values(inv, os.environ)
-    if values:
-        inv.remember_secrets(inv.connector(), values)
-    ok = demo(values or None, sys.stdout)
-    return EXIT_OK if ok else EXIT_TEST_FAILED
+    return EXIT_OK if run_demo(inv) else EXIT_TEST_FAILED
 
 
-def cmd_sandbox(inv: Invocation) -> int:
-    from ..sandbox import Sandbox, SandboxExposedWarning
-
-    ns = inv.ns
-    try:
-        sandbox = Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
-                          extra_tokens=ns.extra_token, extra_orgs=ns.extra_org,
-                          tls_cert=ns.tls_cert, tls_key=ns.tls_key, allowed_hosts=ns.allow_host)
-    except ValueError as exc:  # only one of --tls-cert/--tls-key, or a certificate or key it cannot load
-        raise UsageError(f"sandbox: {exc}") from None
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always", SandboxExposedWarning)
-        sandbox.start()
-    for warning in said:  # bound off loopback: said plainly, before anything else
-        if issubclass(warning.category, SandboxExposedWarning):
-            print(f"warning: {warning.message}", file=sys.stderr, flush=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    with sandbox as sb:
-        # Printing the token is the point here: it is the sandbox's own, made up for local testing.
-        print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")
-        print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}")
-        print("  connection: " + " ".join(f"{k}={v}" for k, v in sb.connection_settings.items()), flush=True)
-        stop = threading.Event()
-        # A service manager or a test stops it with SIGTERM: shut down as cleanly as on Ctrl-C.
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-    print("sandbox stopped", file=sys.stderr)
-    return EXIT_OK
+# --- the commands' own arguments ------------------------------------------------------------------------
 
 
-COMMANDS = {"operations": cmd_operations, "describe": cmd_describe, "forms": cmd_forms,
-            "validate": cmd_validate, "run": cmd_run, "render": cmd_render, "test": cmd_test,
-            "demo": cmd_demo, "sandbox": cmd_sandbox}
+def _param_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("operation", metavar="OP", nargs="?",
+                        help="operation id or alias (see 'operations'); may be left out when --params-json "
+                             "holds a saved query with an 'operation' key")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="operation parameter; the text is converted to the parameter's type (repeatable)")
+    parser.add_argument("--params-json", metavar="JSON",
+                        help="parameters as a JSON object (or @file, or - for stdin); -p values win")
+    parser.add_argument("--data", metavar="@FILE|-|TEXT",
+                        help="fills the operation's 'data' (or 'body') parameter from a file, stdin or text; "
+                             "JSON lists and objects are passed parsed")
 
+
+def _describe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("operation", metavar="OP", nargs="?", help="operation id")
+    parser.add_argument("--connection", action="store_true", help="describe the connection form instead")
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", metavar="DIR", nargs="?",
+                        help="folder holding connector.yaml and operations/, or a folder of extra operation "
+                             "files (checked with the data source); default: the data source in use")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    _param_arguments(parser)
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="a progress bar on stderr for writes sent in batches (auto: when stderr is a terminal)")
+    parser.add_argument("--envelope", action="store_true",
+                        help='print {"status": "ok", "data": ...} as Insight²/ToolJet hosts expect; a failure '
+                             'prints {"status": "failed", ...} and exits with its usual code')
+
+
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    _param_arguments(parser)
+    parser.add_argument("--curl", action="store_true", help="print a curl command (credentials masked)")
+
+
+BOTH = ("json", "table")
+
+
+def register(commands: CommandRegistry) -> None:
+    """The built-in commands, in the order help lists them."""
+    commands.add("operations", cmd_operations, help="list the operations: id, title and required parameters",
+                 uses="data source", formats=BOTH)
+    commands.add("describe", cmd_describe, help="show an operation's parameters, description and form",
+                 uses="data source", formats=BOTH, arguments=_describe_arguments)
+    commands.add("forms", cmd_forms, help="print every form of the data source as JSON (what a host app loads)",
+                 uses="data source", formats=("json",))
+    commands.add("validate", cmd_validate, help="check a data source's manifest and report every problem",
+                 formats=BOTH, arguments=_validate_arguments,
+                 epilog="Prints one problem per line as file:line:col: pointer: message (hint), warnings\n"
+                        "marked 'warning:', and exits 3 when there are problems; --format json or table prints\n"
+                        "them as a JSON report or a table. The operations of INFLUX_CONNECTOR_OPERATIONS and\n"
+                        "--operations-dir are checked with the data source, as they would be loaded.")
+    commands.add("run", cmd_run, help="run an operation and print its result", uses="connection", formats=BOTH,
+                 arguments=_run_arguments)
+    commands.add("render", cmd_render, help="show the request an operation would send (nothing is sent)",
+                 uses="connection", formats=BOTH, arguments=_render_arguments)
+    commands.add("demo", cmd_demo, help="run the data source's demo: its operations, one step at a time",
+                 uses="connection", formats=BOTH,
+                 epilog="Without connection settings (flags, environment or --config) the demo starts a server\n"
+                        "of the data source's own when a plugin offers one (the InfluxDB data source starts\n"
+                        "its sandbox on loopback), and runs against it.\n"
+                        "exit status: 0 when every step did what it should, 1 otherwise.")
+    commands.add("test", cmd_test, help="test the connection step by step", uses="connection", formats=BOTH,
+                 epilog="exit status: 0 when every step passed, 1 when a step failed\n"
+                        "(the report names the step and the reason); 2 for invalid connection values.")

@@ -65,3 +65,53 @@ def rows_table(rows: Sequence[Mapping[str, Any]]) -> str:
         columns.update(dict.fromkeys(row))
     return format_table(list(columns), [[row.get(c) for c in columns] for row in rows])
 
+
+
+def pairs_table(mapping: Mapping[str, Any]) -> str:
+    """A mapping as two columns, one key a row (nested values as compact JSON)."""
+    return format_table(["FIELD", "VALUE"], [[key, value] for key, value in mapping.items()])
+
+
+def data_table(data: Any) -> str:
+    """Any result as text columns, by its shape.
+
+    Rows (a list of mappings) are a table of their keys; a mapping that holds one list of rows
+    (``{"buckets": [...], "links": {...}}``) is that table, after its other keys; any other mapping
+    is a table of its keys and values; a list of plain values is one column.
+    """
+    if isinstance(data, list):
+        if all(isinstance(row, Mapping) for row in data):
+            return rows_table(data)
+        return format_table(["VALUE"], [[item] for item in data])
+    if isinstance(data, Mapping):
+        lists = [key for key, value in data.items()
+                 if isinstance(value, list) and value and all(isinstance(row, Mapping) for row in value)]
+        if len(lists) == 1:
+            others = {key: value for key, value in data.items() if key != lists[0]}
+            head = pairs_table(others) + "\n\n" if others else ""
+            return f"{head}{lists[0]}:\n{rows_table(data[lists[0]])}"
+        return pairs_table(data) if data else "(nothing)"
+    return format_table(["VALUE"], [[data]])
+
+
+class ProgressBar:
+    """A one-line bar on a stream for writes sent in batches: records sent of all, and batches."""
+
+    WIDTH = 30
+
+    def __init__(self, out: Any):
+        self.out = out
+        self.drawn = False
+
+    def __call__(self, done: Mapping[str, Any]) -> None:
+        total = done["records_total"] or 1
+        filled = round(self.WIDTH * done["records"] / total)
+        self.out.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done['records'] * 100 // total:3d}% "
+                       f"{done['records']:,}/{done['records_total']:,} records, {done['batches']} batches")
+        self.out.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.out.write("\n")
+            self.out.flush()

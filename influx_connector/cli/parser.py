@@ -1,145 +1,181 @@
-"""The argument parser: the options every command shares and each command's own."""
+"""The argument parser: the options every command shares, the connection flags the data source
+declares, and each command's own arguments."""
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any, Sequence
 
+from ..cli_spec import is_pairs_field
+from ..errors import ManifestError, ManifestProblem
+from ..model import CliFlag, CommandLineSpec, Connector, Param
+from .config import url_fields
 from .exits import EXIT_CODES_HELP, PROG
+from .registry import Command, CommandRegistry
 
-# Options that choose and load the data source: every subcommand has them.
+log = logging.getLogger(__name__)
+
+#: The variable that names the data source when several are installed (the engine reads it too).
+SOURCE_FLAGS = ("--data-source", "--source")
+
+# Options that choose and load the data source: every command has them.
 _LOAD_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("--source",), {"metavar": "ID", "help": "data source id or path of a connector.yaml "
-                                               "(default: $INFLUX_CONNECTOR_SOURCE, else the only one installed)"}),
+    (SOURCE_FLAGS, {"metavar": "ID", "dest": "source",
+                    "help": "data source id or path of a connector.yaml "
+                            "(default: $INFLUX_CONNECTOR_SOURCE, else the only one installed)"}),
     (("--operations-dir",), {"action": "append", "metavar": "DIR",
                              "help": "extra folder of operation YAML files (repeatable)"}),
-    (("--format",), {"choices": ("json", "table"), "help": "output format (default: json)"}),
+    (("--format",), {"choices": ("json", "table"), "help": "output format, for the commands that offer one"}),
     (("-v", "--verbose"), {"action": "store_true", "help": "debug logging on stderr"}),
 )
 
-# Options that make a connection: the subcommands that talk to (or render for) a server.
-_CONNECTION_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("--host",), {"metavar": "HOST", "help": "server host name, or a URL such as https://example.com:8086/prefix"}),
-    (("--port",), {"type": int, "help": "server port (default 8086)"}),
-    (("--protocol",), {"choices": ("http", "https"), "help": "http or https (default http)"}),
-    (("--token",), {"help": "API token (prefer INFLUX_TOKEN: flags show up in the process list)"}),
-    (("--org",), {"help": "default organization name or ID"}),
-    (("--bucket",), {"help": "default bucket name"}),
-    (("--base-path",), {"metavar": "PATH", "help": "path prefix behind a reverse proxy, such as /influx"}),
-    (("--timeout",), {"type": float, "metavar": "SECONDS", "help": "connect and answer timeout"}),
-    (("--insecure",), {"action": "store_true", "help": "do not verify the TLS certificate (test servers only)"}),
-    (("--ca-bundle",), {"metavar": "FILE", "help": "PEM file of certificate authorities to trust"}),
-    (("--header",), {"action": "append", "metavar": "'NAME: VALUE'", "help": "extra request header (repeatable)"}),
-    (("--config",), {"metavar": "FILE", "help": "YAML or JSON mapping of connection field values"}),
-)
+_CONFIG_OPTION = (("--config",), {"metavar": "FILE", "help": "YAML or JSON mapping of connection field values"})
 
-# Common options are accepted before and after the subcommand name. Before it they are stored
-# under this prefix so that the subcommand's parser cannot overwrite them with nothing.
+# Common options are accepted before and after the command name. Before it they are stored
+# under this prefix so that the command's parser cannot overwrite them with nothing.
 _TOP = "top_"
+#: Where a connection flag's value is stored: under its field's name, behind this prefix.
+FIELD = "field_"
 
 
 def _dest(flags: Sequence[str]) -> str:
     return flags[-1].lstrip("-").replace("-", "_")
 
 
-def _add_options(parser: argparse.ArgumentParser, title: str,
-                 options: Sequence[tuple[tuple[str, ...], dict[str, Any]]], prefix: str = "") -> None:
-    group = parser.add_argument_group(title)
+def _add_options(group: Any, options: Sequence[tuple[tuple[str, ...], dict[str, Any]]], prefix: str = "") -> None:
     for flags, kwargs in options:
-        if "metavar" not in kwargs and "choices" not in kwargs and kwargs.get("action") != "store_true":
-            # The same name in help before and after the subcommand, not the prefixed dest.
-            kwargs = {**kwargs, "metavar": _dest(flags).upper()}
+        kwargs = dict(kwargs)
+        dest = prefix + kwargs.pop("dest", _dest(flags))
+        if "metavar" not in kwargs and "choices" not in kwargs and kwargs.get("action") not in (
+                "store_true", "store_const", argparse.BooleanOptionalAction):
+            # The same name in help before and after the command, not the prefixed dest.
+            kwargs["metavar"] = _dest(flags).upper()
         # SUPPRESS leaves an option out of the namespace when it is not given, so "not given"
         # can be told apart from a default and the engine's own defaults apply.
-        group.add_argument(*flags, dest=prefix + _dest(flags), default=argparse.SUPPRESS, **kwargs)
+        group.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs)
 
 
-def _subparser(sub: Any, name: str, help_text: str, connects: bool, epilog: str = "") -> argparse.ArgumentParser:
-    # Every subcommand's help ends with the exit codes, so a script author finds them where they look.
-    epilog = f"{epilog}\n\n{EXIT_CODES_HELP}" if epilog else EXIT_CODES_HELP
-    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_options(parser, "data source options", _LOAD_OPTIONS)
-    if connects:
-        _add_options(parser, "connection options", _CONNECTION_OPTIONS)
-    return parser
+# --- the data source's connection flags ---------------------------------------------------------------
 
 
-def _add_param_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("operation", metavar="OP", nargs="?",
-                        help="operation id or alias (see 'operations'); may be left out when --params-json "
-                             "holds a saved query with an 'operation' key")
-    parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="operation parameter; the text is converted to the parameter's type (repeatable)")
-    parser.add_argument("--params-json", metavar="JSON",
-                        help="parameters as a JSON object (or @file, or - for stdin); -p values win")
-    parser.add_argument("--data", metavar="@FILE|-|TEXT",
-                        help="fills the operation's 'data' (or 'body') parameter from a file, stdin or text; "
-                             "JSON lists and objects are passed parsed")
+def field_types(param: Param) -> list[str]:
+    declared = param.schema.get("type")
+    types = [declared] if isinstance(declared, str) else list(declared or ())
+    return [t for t in types if t != "null"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def flag_help(flag: CliFlag, param: Param, spec: CommandLineSpec, base_url: str) -> str:
+    """The help a flag gets when the data source words none: from its field."""
+    if flag.help:
+        return flag.help
+    text = param.title
+    url = url_fields(base_url)
+    if url is not None and url.host == param.name:
+        text += ", or a URL (scheme://host:port/path) that sets the other parts too"
+    if param.has_default and not flag.switch and param.default not in (None, ""):
+        text += f" (default {param.default})"
+    variable = spec.variable(param.name)
+    if param.secret and variable:
+        text += f" (prefer {variable}: flags show up in the process list)"
+    elif variable:
+        text += f" (or {variable})"
+    return text
+
+
+def connection_options(data_source: Connector) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """argparse options for the connection flags the data source declares."""
+    spec = data_source.command_line
+    fields = {p.name: p for p in data_source.connection.fields}
+    options = []
+    for flag in spec.flags:
+        param = fields[flag.field]
+        kwargs: dict[str, Any] = {"dest": FIELD + param.name,
+                                  "help": flag_help(flag, param, spec, data_source.connection.base_url)}
+        types = field_types(param)
+        if flag.switch:
+            kwargs.update(action="store_const", const=flag.value)
+        elif is_pairs_field(param.schema):
+            kwargs.update(action="append", metavar=flag.metavar or "'NAME: VALUE'")
+        elif types == ["boolean"]:
+            kwargs.update(action=argparse.BooleanOptionalAction)
+        else:
+            if types == ["integer"]:
+                kwargs["type"] = int
+            elif types == ["number"]:
+                kwargs["type"] = float
+            if isinstance(param.schema.get("enum"), (list, tuple)) and flag.metavar is None:
+                kwargs["choices"] = tuple(param.schema["enum"])
+            if flag.metavar:
+                kwargs["metavar"] = flag.metavar
+        options.append(((f"--{flag.flag}",), kwargs))
+    return options
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, data_source: Connector | None, prefix: str = "") -> None:
+    group = parser.add_argument_group("connection options")
+    _add_options(group, [_CONFIG_OPTION], prefix)
+    if data_source is None:
+        return
+    for option in connection_options(data_source):
+        try:
+            _add_options(group, [option], prefix)
+        except argparse.ArgumentError:
+            flag = option[0][0]
+            raise ManifestError([ManifestProblem(data_source.source, 1, 1, "/command_line/flags",
+                                                 f"the flag {flag} is one the command line uses itself",
+                                                 "give the field another flag name with 'flag:'")]) from None
+
+
+def connection_help(data_source: Connector | None) -> str:
+    """Where connection values come from, for the help text."""
+    if data_source is None:
+        return "connection values: flags > --config file (the data source declares the flags)."
+    spec = data_source.command_line
+    variables = [v for v in (spec.variable(p.name) for p in data_source.connection.fields) if v]
+    where = f"flags > environment ({', '.join(variables)})" if variables else "flags"
+    return (f"connection values: {where} > --config file.\n"
+            "Values given nowhere keep the data source's defaults.")
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def _add_command(sub: Any, command: Command, data_source: Connector | None) -> None:
+    # Every command's help ends with the exit codes, so a script author finds them where they look.
+    epilog = "\n\n".join(part for part in (command.epilog, EXIT_CODES_HELP,
+                                           connection_help(data_source) if command.uses == "connection" else "")
+                         if part)
+    parser = sub.add_parser(command.name, help=command.help, description=command.description, epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    _add_options(parser.add_argument_group("data source options"), _LOAD_OPTIONS)
+    if command.uses == "connection":
+        _add_connection_options(parser, data_source)
+    if command.arguments is not None:
+        command.arguments(parser)
+
+
+def build_parser(data_source: Connector | None, commands: CommandRegistry) -> argparse.ArgumentParser:
+    """The parser for ``data_source`` (None when it could not be loaded: no connection flags)."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Run and inspect the operations of an influx-connector data source.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_options(parser, "data source options", _LOAD_OPTIONS, _TOP)
-    _add_options(parser, "connection options", _CONNECTION_OPTIONS, _TOP)
+        epilog=f"{EXIT_CODES_HELP}\n{connection_help(data_source)}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        # Flags come from the data source: an abbreviation that is unique for one may not be for another.
+        allow_abbrev=False)
+    _add_options(parser.add_argument_group("data source options"), _LOAD_OPTIONS, _TOP)
+    _add_connection_options(parser, data_source, _TOP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    _subparser(sub, "operations", "list the operations: id, title and required parameters", connects=False)
-
-    describe = _subparser(sub, "describe", "show an operation's parameters, description and form", connects=False)
-    describe.add_argument("operation", metavar="OP", nargs="?", help="operation id")
-    describe.add_argument("--connection", action="store_true", help="describe the connection form instead")
-
-    _subparser(sub, "forms", "print every form of the data source as JSON (what a host app loads)",
-               connects=False)
-
-    validate = _subparser(sub, "validate", "check a connector manifest and report every problem",
-                          connects=False,
-                          epilog="Prints one problem per line as file:line:col: pointer: message (hint)\n"
-                                 "and exits 3 when there are any; --format json prints them as a JSON report.")
-    validate.add_argument("directory", metavar="DIR", nargs="?",
-                          help="folder holding connector.yaml and operations/ (default: the built-in one)")
-
-    run = _subparser(sub, "run", "run an operation and print its result", connects=True)
-    _add_param_arguments(run)
-    run.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
-                     help="a progress bar on stderr for writes sent in batches (auto: when stderr is a terminal)")
-    run.add_argument("--envelope", action="store_true",
-                     help='print {"status": "ok", "data": ...} as Insight²/ToolJet hosts expect; a failure '
-                          'prints {"status": "failed", ...} and exits with its usual code')
-
-    render = _subparser(sub, "render", "show the request an operation would send (nothing is sent)",
-                        connects=True)
-    _add_param_arguments(render)
-    render.add_argument("--curl", action="store_true", help="print a curl command (credentials masked)")
-
-    _subparser(sub, "demo", "run every operation once and print what each returned", connects=True,
-               epilog="Without connection settings (flags, INFLUX_HOST/INFLUX_TOKEN or --config) the demo\n"
-                      "starts the built-in sandbox on loopback and runs against it.\n"
-                      "exit status: 0 when every operation did what it should, 1 otherwise.")
-
-    sandbox = sub.add_parser("sandbox", help="serve the sandbox InfluxDB v2 API on loopback until interrupted",
-                             description="Serve the in-memory sandbox InfluxDB v2 API (a development and test "
-                                         "server, not a database) until Ctrl-C.")
-    sandbox.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8086, help="port to listen on (default 8086; 0 picks one)")
-    sandbox.add_argument("--token", default="sandbox-token", help="API token the sandbox accepts")
-    sandbox.add_argument("--org", default="sandbox-org", help="organization to create")
-    sandbox.add_argument("--bucket", default="sandbox-bucket", help="bucket to create")
-    sandbox.add_argument("--extra-token", action="append", default=[], metavar="TOKEN",
-                         help="another token the sandbox accepts (repeatable)")
-    sandbox.add_argument("--extra-org", action="append", default=[], metavar="ORG",
-                         help="another organization to create (repeatable)")
-    sandbox.add_argument("--tls-cert", metavar="PEM",
-                         help="serve https with this certificate (a PEM file; give --tls-key too)")
-    sandbox.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (a PEM file)")
-    sandbox.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                         help="a host name clients may use in the Host header besides IP addresses and localhost "
-                              "(repeatable; others are refused, against DNS rebinding)")
-
-    _subparser(sub, "test", "test the connection step by step", connects=True,
-               epilog="exit status: 0 when every step passed, 1 when a step failed\n"
-                      "(the report names the step and the reason); 2 for invalid connection values.")
+    for command in commands:
+        _add_command(sub, command, data_source)
     return parser
 
+
+def early_options(argv: Sequence[str]) -> argparse.Namespace:
+    """The options needed before the parser can be built: which data source, which extra
+    folders, and whether to log. Read the same wherever they stand on the line."""
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    early.add_argument(*SOURCE_FLAGS, dest="source")
+    early.add_argument("--operations-dir", action="append", default=[])
+    early.add_argument("-v", "--verbose", action="store_true")
+    ns, _ = early.parse_known_args(list(argv))
+    return ns

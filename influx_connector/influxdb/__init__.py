@@ -2,7 +2,8 @@
 
 The engine knows nothing about InfluxDB: this module hands it the manifest and the few pieces
 YAML cannot say: the annotated-CSV and InfluxQL decoders, the line-protocol encoder, and the rule that a
-16-hex value is an organization ID while anything else is a name.
+16-hex value is an organization ID while anything else is a name. To the command line it adds the
+``sandbox`` command and a sandbox for the demo (``commands``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 
 from ..hookspecs import hookimpl
 from ..resources import manifest_dir
+from .commands import influx_connector_demo_server, influx_connector_register_commands  # noqa: F401 (hooks)
 
 _ID = re.compile(r"^[0-9a-fA-F]{16}$")
 # "unable to parse '<line>': <reason>", one per rejected line, joined by newlines. A line may
