@@ -209,6 +209,8 @@ def test_every_generic_command_runs_on_the_second_manifest_with_influx_variables
     demo = run("demo", *conn)
     assert "✓ Add a note [add_note] HTTP 201" in demo and "3 of 3 operations ran; 0 calls failed" in demo
     assert "✗" not in demo
+    reference = run("docs", *source, "--out", "-")
+    assert reference.startswith("# Notes data source reference") and "### `list_notes`: List notes" in reference
     generic = {c.name for c in command_registry() if c.plugin == BUILT_IN}
     assert set(ran) == generic, f"a generic command is not run here: {generic - set(ran)}"
     assert all(headers.get("X-Api-Key") == KEY for _, _, headers in handler.seen)

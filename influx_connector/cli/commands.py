@@ -14,6 +14,7 @@ from ..errors import ConnectorError, ManifestError, ManifestProblem, UsageError
 from ..forms import all_forms, connection_form, operation_form
 from ..model import Operation, Param
 from ..plugins import default_host
+from . import docs
 from .exits import EXIT_OK, EXIT_TEST_FAILED
 from .invocation import Invocation
 from .output import ProgressBar, data_table, emit_json, format_table, to_json
@@ -329,6 +330,7 @@ def register(commands: CommandRegistry) -> None:
                         "of the data source's own when a plugin offers one (the InfluxDB data source starts\n"
                         "its sandbox on loopback), and runs against it.\n"
                         "exit status: 0 when every step did what it should, 1 otherwise.")
+    docs.register(commands)
     commands.add("test", cmd_test, help="test the connection step by step", uses="connection", formats=BOTH,
                  epilog="exit status: 0 when every step passed, 1 when a step failed\n"
                         "(the report names the step and the reason); 2 for invalid connection values.")
