@@ -1,4 +1,4 @@
-"""Target 3 of issue 5: the cost of one small call, ``list buckets`` on loopback.
+"""The cost of one small call, ``list buckets`` on loopback.
 
 The loopback server (common.LoopbackServer, its ``fast_url`` listener: a bare socket loop, so the
 server's own cost is a few tens of microseconds, as InfluxDB's is) answers ``GET /api/v2/buckets``

@@ -1,4 +1,4 @@
-"""Target 5 of issue 5: cold start of the command line, against a bare import of its dependencies.
+"""Cold start of the command line, against a bare import of its dependencies.
 
 Wall time of a fresh process, medians of ``--runs`` interleaved runs after one warm-up each:
 

@@ -1,4 +1,4 @@
-"""Target 2 of issue 5: records -> line protocol, 1M points, against influxdb-client's dict path.
+"""Records -> line protocol, 1M points, against influxdb-client's dict path.
 
 The connector's figure is ``encode_data(records, precision="ns")``, the call its
 ``line_protocol`` encoder (``encode_line_protocol``) makes. Two informative lines follow: the
@@ -8,9 +8,10 @@ plugin's ``encode_line_protocol`` as it is. The peer's is influxdb-client 1.50's
 HTTP post replaced by a no-op: ``write`` turns each dict into a ``Point`` (``Point.from_dict``),
 serialises it (``to_line_protocol``), encodes it to UTF-8 and joins the lines with ``\\n``, the
 body it would post. Both make the whole body from the same records, interleaved for 5 rounds
-(medians). The two bodies are then read back with the model of the server's parser in
-``tests/test_line_protocol.py`` on a sample of lines, which must give the same points (the
+(medians). The two bodies are then read back with the sandbox's line-protocol parser (the
+package's model of the server's) on a sample of lines, which must give the same points (the
 peer writes fields sorted and whole floats without ``.0``: the text differs, the points do not).
+The benchmarks import the package only, never the test suite: ``.[bench]`` has no pytest.
 
     python3 benchmarks/bench_encode.py [--records N] [--rounds R] [--profile]
 
@@ -98,10 +99,18 @@ def peer_writer() -> Callable[[list[dict[str, Any]]], bytes]:
     return write
 
 
+def parse_line(line: str) -> tuple[Any, ...]:
+    """A point as the server reads it, with the sandbox's parser (the package's model of
+    InfluxDB's): measurement, sorted tags, typed fields and time."""
+    from influx_connector.sandbox.lineproto import parse_point
+
+    point = parse_point(line, multiplier=1, default_time_ns=0)
+    return point.measurement, point.tags, point.fields, point.time
+
+
 def same_points(ours: bytes, peers: bytes, sample: int) -> tuple[bool, str]:
-    """Read both bodies with the test suite's model of the server's parser, on ``sample`` lines
-    spread over the body (the generated strings hold no newline, so a line is a point)."""
-    from tests.test_line_protocol import parse_line
+    """Read both bodies with the sandbox's parser of line protocol, on ``sample`` lines spread
+    over the body (the generated strings hold no newline, so a line is a point)."""
 
     our_lines = ours.decode("utf-8").split("\n")
     peer_lines = peers.decode("utf-8").split("\n")

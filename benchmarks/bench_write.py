@@ -1,4 +1,4 @@
-"""Target 4 of issue 5: writing 1M points end to end, in batches of 5000, gzip-compressed.
+"""Writing 1M points end to end, in batches of 5000, gzip-compressed.
 
 The loopback server (common.LoopbackServer) is the sink: it accepts ``POST /api/v2/write``,
 gunzips each body, counts its lines and answers 204. Both writers get the same dict records

@@ -1,4 +1,4 @@
-"""Run every benchmark of issue 5 in order and print one summary table.
+"""Run every benchmark in order and print one summary table.
 
     python3 -m pip install -e ".[bench]" && python3 benchmarks/run.py [--quick] [--only NAME,...]
 

@@ -197,7 +197,7 @@ def test_every_form_compiles_under_ajv_strict_mode(verdicts: dict[str, Any]) -> 
 
 
 def test_nothing_is_preselected_that_the_yaml_does_not_default(verdicts: dict[str, Any]) -> None:
-    """Defect 1: query_influxql's epoch was a oneOf of consts, which rjsf filled with "ns"."""
+    """query_influxql's epoch was a oneOf of consts, which rjsf filled with "ns"."""
     for index, (key, label, _) in enumerate(CASES):
         if label != "empty":
             continue
@@ -223,7 +223,7 @@ def test_nothing_is_preselected_that_the_yaml_does_not_default(verdicts: dict[st
 
 
 def test_query_parameters_are_entered_as_json_text(verdicts: dict[str, Any]) -> None:
-    """Defect 2: params (type object, no properties) rendered as an empty fieldset."""
+    """Params (type object, no properties) rendered as an empty fieldset."""
     prop = FORMS["query_data"].form["schema"]["properties"]["params"]
     assert prop["type"] == "string" and prop["format"] == "json-text"
     assert FORMS["query_data"].form["uiSchema"]["params"]["ui:options"]["language"] == "json"
@@ -232,7 +232,7 @@ def test_query_parameters_are_entered_as_json_text(verdicts: dict[str, Any]) -> 
 
 
 def test_the_write_form_says_which_format_its_data_holds(verdicts: dict[str, Any]) -> None:
-    """Defect 3: JSON typed into the data field went out as line protocol."""
+    """JSON typed into the data field went out as line protocol."""
     form = FORMS["write_data"].form
     assert form["schema"]["properties"]["data_format"]["enum"] == ["line_protocol", "json"]
     assert form["uiSchema"]["data_format"]["ui:enumNames"] == ["Line protocol", "JSON records"]
@@ -242,14 +242,14 @@ def test_the_write_form_says_which_format_its_data_holds(verdicts: dict[str, Any
 
 
 def test_secret_header_values_are_masked_in_the_form() -> None:
-    """Defect 4: the connection's extra headers are secrets, but their values showed in clear."""
+    """The connection's extra headers are secrets, but their values showed in clear."""
     ui = FORMS["connection"].form["uiSchema"]["headers"]
     assert ui["additionalProperties"]["ui:widget"] == "password"
     assert FORMS["connection"].form["schema"]["properties"]["headers"]["writeOnly"] is True
 
 
 def test_a_trailing_line_break_fails_the_form_too(verdicts: dict[str, Any]) -> None:
-    """Defect 5, the form's side (tests/test_host_inputs.py has the connector's)."""
+    """The form's side (tests/test_host_inputs.py has the connector's)."""
     assert refused_by_the_form(verdicts, "token with a line break") == {"token"}
     assert refused_by_the_form(verdicts, "host with a line break") == {"host"}
     assert refused_by_the_form(verdicts, "bucket ID with a line break") == {"bucket_id"}
@@ -260,7 +260,7 @@ def test_a_trailing_line_break_fails_the_form_too(verdicts: dict[str, Any]) -> N
     ("February 30", {"start"}), ("leap second", {"start"}), ("RFC 3339", set()),
 ])
 def test_the_form_takes_rfc3339_exactly(verdicts: dict[str, Any], label: str, fields: set[str]) -> None:
-    """Defect 6: ajv-formats' date-time takes +05, +0530 and ten fraction digits."""
+    """ajv-formats' date-time takes +05, +0530 and ten fraction digits."""
     assert refused_by_the_form(verdicts, label) == fields
     prop = FORMS["delete_data"].form["schema"]["properties"]["start"]
     assert "format" not in prop and prop["pattern"]
@@ -269,7 +269,7 @@ def test_the_form_takes_rfc3339_exactly(verdicts: dict[str, Any], label: str, fi
 
 def test_blank_text_and_fields_that_fall_back_to_the_connection(verdicts: dict[str, Any],
                                                                  connections: dict[tuple[str, str], Any]) -> None:
-    """Defect 7: "   " passed the form and failed the connector; org "" failed the form
+    """Blank text: "   " passed the form and failed the connector; org "" failed the form
     (minLength) though the connector falls back to the connection's organization."""
     assert refused_by_the_form(verdicts, "blank query") == {"query"}
     assert refused_by_the_form(verdicts, "empty org") == set()
@@ -283,7 +283,7 @@ def test_blank_text_and_fields_that_fall_back_to_the_connection(verdicts: dict[s
 
 
 def test_bucket_forms_need_a_body_or_a_name(verdicts: dict[str, Any]) -> None:
-    """Defect 8: "give body, or name + org" lived only in prose, so {} passed the form."""
+    """A choice of fields: "give body, or name + org" lived only in prose, so {} passed the form."""
     assert refused_by_the_form(verdicts, "nothing for a bucket") == {"name"}
     assert refused_by_the_form(verdicts, "nothing for a bucket, bare connection") == {"name", "org"}
     assert refused_by_the_form(verdicts, "an empty bucket body") == {"name"}
@@ -297,7 +297,7 @@ def test_bucket_forms_need_a_body_or_a_name(verdicts: dict[str, Any]) -> None:
 
 
 def test_forms_put_ordinary_fields_first_and_document_their_options() -> None:
-    """Defect 9: advanced fields came first; custom ui:options were undocumented; the token's
+    """Advanced fields came first; custom ui:options were undocumented; the token's
     help link was plain text; raw regular expressions were the only error text."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Forms for hosts", 1)[1].split("\n## ", 1)[0]
@@ -331,7 +331,7 @@ def test_the_readme_shows_hosts_the_custom_format_the_tests_register() -> None:
 
 
 def test_hosts_text_for_numbers_and_true_false_passes_the_form(verdicts: dict[str, Any]) -> None:
-    """Defect 10, the form's side (tests/test_host_inputs.py has the connector's)."""
+    """The form's side (tests/test_host_inputs.py has the connector's)."""
     assert refused_by_the_form(verdicts, "port as text") == set()
     assert refused_by_the_form(verdicts, "verify_tls as text") == set()
     assert refused_by_the_form(verdicts, "port as bad text") == {"port"}

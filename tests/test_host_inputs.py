@@ -29,7 +29,7 @@ def refused(values_or_op: dict | str, params: dict | None = None) -> dict[str, l
     return caught.value.by_field()
 
 
-# --- defect 5: a pattern ends at the end of the text -------------------------------------------------
+# --- a pattern ends at the end of the text --------------------------------------------------------
 
 
 @pytest.mark.parametrize(("values", "field"), [
@@ -87,7 +87,7 @@ def test_the_loader_refuses_a_pattern_a_form_would_read_otherwise(tmp_path, patt
     assert problem.pointer == "/params/x/pattern" and problem.line == 6 and words in problem.message, problem
 
 
-# --- defect 6: date-times are RFC 3339 ---------------------------------------------------------------
+# --- date-times are RFC 3339 ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", [
@@ -113,7 +113,7 @@ def test_rfc3339_date_times_are_sent_as_servers_parse_them(text: str, sent: str 
     assert request.json["start"] == (sent or text)
 
 
-# --- defect 10: numbers and true/false as text ---------------------------------------------------------
+# --- numbers and true/false as text ---------------------------------------------------------------
 
 
 def test_a_host_gives_the_port_and_other_options_as_text(sandbox: Sandbox) -> None:
@@ -147,7 +147,7 @@ def test_the_command_line_and_the_api_word_bad_text_alike(capsys: pytest.Capture
     assert refused("list_buckets", {"limit": "ten"}) == {"limit": ["must be a whole number (got 'ten')"]}
 
 
-# --- defect 2: Flux parameters as JSON text ------------------------------------------------------------
+# --- Flux parameters as JSON text -----------------------------------------------------------------
 
 
 def test_query_parameters_can_be_given_as_json_text() -> None:
@@ -162,7 +162,7 @@ def test_query_parameters_can_be_given_as_json_text() -> None:
     assert "params" in refused("query_data", {"query": "buckets()", "params": '{"v": NaN}'})
 
 
-# --- defect 3: JSON records typed as text --------------------------------------------------------------
+# --- JSON records typed as text -------------------------------------------------------------------
 
 
 def test_json_records_typed_as_text_are_written_when_the_format_says_so(sandbox: Sandbox) -> None:

@@ -1,6 +1,6 @@
 """The sandbox server over a real loopback socket, driven with ``requests``.
 
-Statuses and bodies are the real OSS server's, per shared/reference/influxdb-v2-api.md.
+Statuses and bodies are the real OSS server's.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A line-protocol parser for the sandbox's write endpoint.
 
-It follows the rules in ``shared/reference/influxdb-v2-api.md`` section 6 and words its errors the
-way InfluxDB does (``unable to parse '<line>': <reason>``), so a client sees the same messages it
+It follows InfluxDB's line-protocol rules (names, escapes, field types, timestamps) and words its
+errors the way InfluxDB does (``unable to parse '<line>': <reason>``), so a client sees the same messages it
 would get from a real server. Parsing happens in two steps, like the real parser: the text is first
 cut into point texts (a quoted string field may hold a newline, so a point can span lines), then
 each point text is parsed on its own. One bad point never hides the errors of the others.

@@ -6,8 +6,8 @@ Besides the v2 API it serves ``/api/v2/delete`` and the v1 compatibility endpoin
 It is a development and test server, not a database: state lives in ``store.Store``, requests are
 served one thread per connection (a bounded number), and recent requests and responses are
 recorded so a test can check exactly what a client sent. Who may ask is checked on a request's
-head before its body is read (``sandbox.guard``). Statuses and error bodies follow ``shared/reference/influxdb-v2-api.md``
-(the real OSS server's answers), because a connector tested here must behave the same against a
+head before its body is read (``sandbox.guard``). Statuses and error bodies are the
+real OSS server's answers, because a connector tested here must behave the same against a
 real InfluxDB.
 
 Only the standard library is used. Query endpoints delegate the Flux work to
