@@ -61,8 +61,6 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 
 def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
-    config.addinivalue_line(
-        "markers", "off_contract: the test sends requests to paths or methods the contract does not have")
     # Compiled manifests are cached on disk: the tests (and the processes they start) use a
     # folder of their own, never the user's ~/.cache.
     if "INFLUX_CONNECTOR_CACHE" not in os.environ:
@@ -70,6 +68,14 @@ def pytest_configure(config) -> None:  # type: ignore[no-untyped-def]
         os.chmod(folder, 0o700)
         os.environ["INFLUX_CONNECTOR_CACHE"] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the real InfluxDB (the ``influxd`` fixture, directly or through another
+    fixture) is marked ``real_server``, so ``-m "not real_server"`` leaves out every one of them."""
+    for item in items:
+        if "influxd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_server)
 
 
 @pytest.fixture

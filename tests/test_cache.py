@@ -226,6 +226,7 @@ def test_an_entry_another_user_planted_is_not_read(source: Path) -> None:
 
 
 @needs_root
+@pytest.mark.slow
 def test_swapping_the_folder_during_a_load_is_never_believed(source: Path, monkeypatch: pytest.MonkeyPatch,
                                                              request: pytest.FixtureRequest) -> None:
     """The attack of a user who can write to the cache folder's parent (a shared team folder, a

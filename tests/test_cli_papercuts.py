@@ -87,6 +87,7 @@ def test_every_command_prints_a_table_or_refuses_clearly(sandbox, capsys) -> Non
 # --- ordinary events are not internal errors ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_closed_output_is_not_an_internal_error(tmp_path: Path) -> None:
     """`influx-connector forms | head -1`: the reader goes away before the output is written."""
     env = {**os.environ, "INFLUX_CONNECTOR_CACHE": str(tmp_path / "cache")}

@@ -117,6 +117,7 @@ def worker(conn: Any, t: int, bucket: dict[str, Any], start: threading.Barrier, 
     done["query_data"] += 1
 
 
+@pytest.mark.slow
 def test_one_connection_shared_by_32_threads(sandbox: Sandbox, caplog: pytest.LogCaptureFixture,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert POOL_SIZE >= THREADS
@@ -166,6 +167,7 @@ def test_one_connection_shared_by_32_threads(sandbox: Sandbox, caplog: pytest.Lo
     assert not warnings, warnings
 
 
+@pytest.mark.slow
 def test_a_burst_of_new_connections_is_accepted(sandbox: Sandbox) -> None:
     """32 threads start at once on a new Connection, so 32 connections are opened together."""
     failures: list[str] = []

@@ -16,10 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from . import test_end_to_end as e2e
 from .cli_sandbox import cli_sandbox
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "live-run-token-5e1f"

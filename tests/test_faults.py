@@ -353,6 +353,7 @@ def write_through_faults(upstream: str, settings: dict[str, Any], proxy: Any, pa
     return figures
 
 
+@pytest.mark.slow
 def test_200000_records_through_faults_land_exactly_once_on_the_sandbox(sandbox: Sandbox, proxy,
                                                                          record_property) -> None:
     count = POINTS // len(WRITES)
@@ -370,6 +371,7 @@ def test_200000_records_through_faults_land_exactly_once_on_the_sandbox(sandbox:
     print(f"\n200,000 records through faults to the sandbox: {figures}")
 
 
+@pytest.mark.slow
 def test_200000_records_through_faults_land_exactly_once_on_influxdb(influxd: InfluxD, proxy,
                                                                      record_property) -> None:
     # InfluxDB 1.6.7 serves the v1 /write only.

@@ -26,6 +26,8 @@ from influx_connector.errors import ValidationError
 from .formcheck import connector_fields, corpus, form_fields, judge_in_node
 from .helpers import TOKEN
 
+pytestmark = pytest.mark.slow
+
 CONNECTOR = api.load()
 # A second manifest with the declarations this one does not make (tests/fixtures/formcombos).
 COMBOS = api.load(Path(__file__).resolve().parent / "fixtures" / "formcombos" / "connector.yaml")

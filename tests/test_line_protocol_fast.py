@@ -385,6 +385,7 @@ def batches(draw: st.DrawFn, valid: bool) -> list[Any]:
 @settings(max_examples=400, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(batch=batches(valid=True), precision=st.sampled_from(PRECISIONS))
+@pytest.mark.slow
 def test_generated_writable_records(batch: list[Any], precision: str) -> None:
     result = assert_same(batch * 2, precision)
     if not isinstance(result, list):  # written: each line reads back as its record
@@ -403,6 +404,7 @@ def test_generated_writable_records(batch: list[Any], precision: str) -> None:
 @settings(max_examples=600, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(batch=batches(valid=False), precision=st.sampled_from(PRECISIONS), compile_after=st.sampled_from([1, 2, 4]))
+@pytest.mark.slow
 def test_generated_records_of_any_kind(batch: list[Any], precision: str, compile_after: int) -> None:
     lp._COMPILE_AFTER = compile_after  # the fixture puts it back
     assert_same(batch * 2, precision)
@@ -440,6 +442,7 @@ def test_formatters_round_trip_the_edge_examples(influxd: InfluxD, v1_conn: Any,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(batch=storable_batches)
+@pytest.mark.slow
 def test_formatters_round_trip_through_influxdb(influxd: InfluxD, v1_conn: Any, reference_calls: Counting,
                                                 batch: list[dict[str, Any]]) -> None:
     round_trip(influxd, v1_conn, batch)

@@ -20,6 +20,8 @@ from . import official_clients
 from .cli_sandbox import cli_sandbox
 from .official_clients import BUCKET_PREFIX, OPT_IN, live_server
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "live-clients-token-7c2d"
 ORG = "live-clients-org"

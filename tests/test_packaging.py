@@ -24,12 +24,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.mark.slow
 def test_wheel_contains_manifest_schemas_and_entry_points(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     operations = sorted(Path(n).name for n in names if n.startswith("influx_connector/manifest/operations/"))
     source_ops = sorted(p.name for p in (ROOT / "operations").glob("*.yaml"))
     assert operations == source_ops and len(operations) >= 11
     assert "influx_connector/manifest/connector.yaml" in names
+    assert "influx_connector/manifest/demo.yaml" in names and "influx_connector/manifest/schemas/demo.schema.json" in names
     assert "influx_connector/manifest/schemas/operation.schema.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -38,6 +40,7 @@ def test_wheel_contains_manifest_schemas_and_entry_points(wheel: Path) -> None:
     assert "[pytest11]\ninflux_connector = influx_connector.sandbox.pytest_plugin" in text
 
 
+@pytest.mark.slow
 def test_installed_wheel_works_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -231,6 +231,7 @@ def _with_examples(test: Any) -> Any:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(batch=batches)
 @_with_examples
+@pytest.mark.slow
 def test_records_round_trip(influxd: InfluxD, v1_conn: Connection, batch: list[dict[str, Any]]) -> None:
     round_trip(influxd, v1_conn, batch)
 

@@ -154,6 +154,7 @@ def sandbox_threads() -> int:
     return sum(1 for t in threading.enumerate() if "process_request_thread" in t.name)
 
 
+@pytest.mark.slow
 def test_half_open_connections_do_not_pin_unbounded_threads() -> None:
     """300 connections that never send a byte: at most max_connections (128 by default)
     threads, and a client that does send is still served (an idle connection gives its place up)."""

@@ -328,6 +328,7 @@ def settings(sb: Sandbox, **more: Any) -> dict[str, Any]:
 # --- the scans -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_secret_in_anything_the_api_produces(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # the root logger: every library's records, urllib3's included
     scan = Scan()
@@ -689,6 +690,7 @@ def _pieces(secret: str, shortest: int = 6) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["not JSON", "error status", "InfluxQL not JSON"])
+@pytest.mark.slow
 def test_an_answer_quoted_in_an_error_is_masked_before_it_is_cut(kind: str) -> None:
     """The server echoes the token in an answer the connector cannot read; wherever the quote
     of the answer is cut, no part of the token is left in the error."""

@@ -101,6 +101,7 @@ def as_text(records: list[dict[str, Any]]) -> str:
 @pytest.mark.parametrize("op, path", [("write_data", WRITE), ("write_data_v1", V1_WRITE)])
 @pytest.mark.parametrize("fault", [Fault.drop(after_forward=True), Fault.reset(after_forward=True), Fault.stall(5)],
                          ids=["lost answer", "reset after storing", "read timeout"])
+@pytest.mark.slow
 def test_a_lost_answer_does_not_store_points_without_a_time_twice(sandbox: Sandbox, proxy, shape: str, op: str,
                                                                    path: str, fault: Fault) -> None:
     fp: FaultProxy = proxy(sandbox.url)
@@ -214,6 +215,7 @@ def mixed(count: int, measurement: str) -> list[dict[str, Any]]:
                                             (Fault.drop(after_forward=True), "in doubt"),
                                             (Fault.stall(5), "in doubt")],
                          ids=["503 until retries run out", "lost answers after storing", "read timeouts"])
+@pytest.mark.slow
 def test_resuming_from_the_report_writes_the_rest_once(sandbox: Sandbox, proxy, shape: str, fault: Fault,
                                                        outcome: str) -> None:
     records = mixed(50, "m")
