@@ -77,24 +77,13 @@ def _find(operations: Mapping[str, Operation], op_id: str) -> Operation | None:
 
 
 def _check_value(doc: Located, ptr: str, value: Any, known: set[str], problems: list[ManifestProblem]) -> None:
+    """Variables used before they are set, and placeholders without a value; the directives'
+    own shape is the schema's (``schemas/demo.schema.json``)."""
     for where, key, node in _directives(value, ptr):
-        if key not in DIRECTIVES:
-            problems.append(doc.problem(where, f"unknown demo directive '{key}'",
-                                        did_you_mean(key, DIRECTIVES).strip(" ()") or None, at_key=True))
-        elif key == "$var" and node["$var"] not in known:
+        if key == "$var" and isinstance(node["$var"], str) and node["$var"] not in known:
             problems.append(doc.problem(f"{where}", f"no variable '{node['$var']}' is defined before this",
                                         did_you_mean(str(node["$var"]), known).strip(" ()") or None))
-        elif key == "$now":
-            if node["$now"] not in TIME_UNITS:
-                problems.append(doc.problem(where, f"{node['$now']!r} is not a time unit: one of {', '.join(TIME_UNITS)}",
-                                            did_you_mean(str(node["$now"]), TIME_UNITS).strip(" ()") or None))
-            offset = node.get("offset", 0)
-            if isinstance(offset, bool) or not isinstance(offset, (int, float)) or set(node) - {"$now", "offset"}:
-                problems.append(doc.problem(ptr, "$now takes only an offset, a number of seconds"))
-        elif key == "$format":
-            if not isinstance(node["$format"], str):
-                problems.append(doc.problem(where, "$format takes text"))
-                continue
+        elif key == "$format" and isinstance(node["$format"], str):
             for match in _PLACEHOLDER.finditer(node["$format"]):
                 if match.group(0) in ("{", "}"):
                     problems.append(doc.problem(where, "a lone brace: write {{ or }} for a brace in the text"))

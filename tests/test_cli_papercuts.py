@@ -258,4 +258,4 @@ def test_demo_steps_are_checked_with_the_manifest(tmp_path: Path, capsys) -> Non
     assert "demo.yaml:4:16: /steps/0/operation: no operation 'list_bucket' (did you mean 'list_buckets'?)" in out
     assert "/steps/1/params/limt: 'limt' is not a parameter of 'list_buckets' (did you mean 'limit'?)" in out
     assert "/steps/1/params/name/$var: no variable 'bucket' is defined before this" in out
-    assert "/steps/2/params/x/$nwo: unknown demo directive '$nwo' (did you mean '$now'?)" in out
+    assert "/steps/2/params/x: '$nwo' is not one of ['$var', '$now', '$format'] (did you mean '$now'?)" in out
