@@ -7,7 +7,7 @@ environment variable, so an ``INFLUX_TOKEN`` meant for another data source never
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from .errors import ManifestProblem
 from .model import CliFlag, CommandLineSpec
@@ -41,7 +41,7 @@ def compile_command_line(decl: Mapping[str, Any] | None, fields: Mapping[str, Ma
         flags = tuple(_compile_flag(entry) for entry in decl["flags"])
     else:
         flags = tuple(CliFlag(field=name, flag=_flag_name(name)) for name, spec in fields.items() if _is_plain(spec))
-    return CommandLineSpec(flags=flags, env_prefix=decl.get("env_prefix"),
+    return CommandLineSpec(flags=flags, flags_declared="flags" in decl, env_prefix=decl.get("env_prefix"),
                            environment=tuple(decl.get("environment") or ()))
 
 
@@ -74,13 +74,13 @@ def check_command_line(doc: Located, fields: Mapping[str, Mapping[str, Any]], pr
         if name not in fields:
             unknown(ptr if isinstance(entry, str) else f"{ptr}/field", name)
             continue
-        flag = name.replace("_", "-") if isinstance(entry, str) else str(entry.get("flag") or name.replace("_", "-"))
+        flag = _flag_name(name) if isinstance(entry, str) else str(entry.get("flag") or _flag_name(name))
         if flag in seen:
             problems.append(doc.problem(ptr, f"the flag --{flag} is already given to '{seen[flag]}'"))
         seen[flag] = name
         if isinstance(entry, Mapping) and "value" in entry:
             _check_switch(doc, f"{ptr}/value", fields[name], entry["value"], problems)
-        elif isinstance(fields[name], Mapping) and not _is_plain(fields[name]) and not _is_header_map(fields[name]):
+        elif isinstance(fields[name], Mapping) and not _is_plain(fields[name]) and not is_pairs_field(fields[name]):
             problems.append(doc.problem(ptr, f"'{name}' is not a field a flag can carry: a flag takes text, a number "
                                              "or true/false, or 'NAME: VALUE' pairs for an object of text values"))
     environment = decl.get("environment") or ()
@@ -99,16 +99,7 @@ def _check_switch(doc: Located, ptr: str, spec: Mapping[str, Any], value: Any, p
         problems.append(doc.problem(ptr, f"{value!r} is not a value of the field's type ({' or '.join(types)})"))
 
 
-def _is_header_map(spec: Mapping[str, Any]) -> bool:
-    """An object whose values are text: a repeatable ``--flag 'NAME: VALUE'``."""
+def is_pairs_field(spec: Mapping[str, Any]) -> bool:
+    """An object whose values are text: on the command line, a repeatable ``--flag 'NAME: VALUE'``."""
     extra = spec.get("additionalProperties")
     return field_types(spec) == ["object"] and isinstance(extra, Mapping) and field_types(extra) == ["string"]
-
-
-def is_pairs_field(schema: Mapping[str, Any]) -> bool:
-    """Whether a compiled field's schema takes ``NAME: VALUE`` pairs on the command line."""
-    return _is_header_map(schema)
-
-
-def flag_fields(spec: CommandLineSpec) -> Iterable[str]:
-    return (f.field for f in spec.flags)

@@ -160,6 +160,8 @@ class CommandLineSpec:
     """How the command line reads a data source's connection: its flags and environment variables."""
 
     flags: tuple[CliFlag, ...] = ()
+    #: Whether the data source chose its flags (else there is one per plain connection field).
+    flags_declared: bool = False
     #: Environment variables are named ``<env_prefix>_<FIELD>``; none are read without a prefix.
     env_prefix: str | None = None
     environment: tuple[str, ...] = ()

@@ -151,3 +151,25 @@ def test_a_plugin_that_fails_to_load_in_strict_mode_is_named(installed: Path, mo
     assert code == 3 and out == ""
     assert err.startswith("error: plugin 'broken' failed to load: ImportError: a dependency is missing")
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_connection_fields_named_like_the_command_lines_own_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A field named like an option of the command line (data, format) gets no flag of its own
+    unless the data source words one; a declared flag that clashes is a manifest problem."""
+    import shutil
+
+    shutil.copytree(NOTES.parent, tmp_path / "notes")
+    source = tmp_path / "notes" / "connector.yaml"
+    text = source.read_text().replace("  base_url:", "    data: {type: string, title: Data}\n"
+                                                  "    format: {type: string, title: Format}\n  base_url:")
+    source.write_text(text)
+    monkeypatch.delenv(api.SOURCE_ENV, raising=False)
+    code, out, err = run_cli(capsys, "render", "get_note", "--data-source", str(source), "--host", "h",
+                             "--api-key", "key-1234", "-p", "note_id=1", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["url"] == "http://h:80/v1/notes/1"
+    source.write_text(text + "command_line:\n  flags: [host, api_key, format]\n")
+    code, out, err = run_cli(capsys, "render", "get_note", "--data-source", str(source), "-p", "note_id=1")
+    assert code == 3 and out == ""
+    assert "the flag --format is one the command line uses itself (give the field another flag name" in err

@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any, Sequence
 
-from ..cli_spec import is_pairs_field
+from ..cli_spec import field_types, is_pairs_field
 from ..errors import ManifestError, ManifestProblem
 from ..model import CliFlag, CommandLineSpec, Connector, Param
 from .config import url_fields
@@ -58,12 +58,6 @@ def _add_options(group: Any, options: Sequence[tuple[tuple[str, ...], dict[str, 
 # --- the data source's connection flags ---------------------------------------------------------------
 
 
-def field_types(param: Param) -> list[str]:
-    declared = param.schema.get("type")
-    types = [declared] if isinstance(declared, str) else list(declared or ())
-    return [t for t in types if t != "null"]
-
-
 def flag_help(flag: CliFlag, param: Param, spec: CommandLineSpec, base_url: str) -> str:
     """The help a flag gets when the data source words none: from its field."""
     if flag.help:
@@ -91,7 +85,7 @@ def connection_options(data_source: Connector) -> list[tuple[tuple[str, ...], di
         param = fields[flag.field]
         kwargs: dict[str, Any] = {"dest": FIELD + param.name,
                                   "help": flag_help(flag, param, spec, data_source.connection.base_url)}
-        types = field_types(param)
+        types = [t for t in field_types(param.schema) if t != "null"]
         if flag.switch:
             kwargs.update(action="store_const", const=flag.value)
         elif is_pairs_field(param.schema):
@@ -121,6 +115,9 @@ def _add_connection_options(parser: argparse.ArgumentParser, data_source: Connec
             _add_options(group, [option], prefix)
         except argparse.ArgumentError:
             flag = option[0][0]
+            if not data_source.command_line.flags_declared:
+                log.debug("connection field %s has no flag: %s is the command line's own", option[1]["dest"], flag)
+                continue
             raise ManifestError([ManifestProblem(data_source.source, 1, 1, "/command_line/flags",
                                                  f"the flag {flag} is one the command line uses itself",
                                                  "give the field another flag name with 'flag:'")]) from None
@@ -148,10 +145,11 @@ def _add_command(sub: Any, command: Command, data_source: Connector | None) -> N
     parser = sub.add_parser(command.name, help=command.help, description=command.description, epilog=epilog,
                             formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     _add_options(parser.add_argument_group("data source options"), _LOAD_OPTIONS)
-    if command.uses == "connection":
-        _add_connection_options(parser, data_source)
     if command.arguments is not None:
         command.arguments(parser)
+    # After the command's own: a connection flag that clashes with one of them is the one left out.
+    if command.uses == "connection":
+        _add_connection_options(parser, data_source)
 
 
 def build_parser(data_source: Connector | None, commands: CommandRegistry) -> argparse.ArgumentParser:
