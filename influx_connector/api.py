@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from . import cache
 from .demo_spec import demo_file
 from .errors import ManifestError, NotFoundError
-from .model import COMPILED_CLASSES, Connector
+from .model import COMPILED_CLASSES, Connector, DataSource  # noqa: F401 (Connector: the earlier name)
 from .plugins import PluginHost, default_host
 from .suggest import did_you_mean
 
@@ -31,7 +31,7 @@ OPERATIONS_ENV = "INFLUX_CONNECTOR_OPERATIONS"
 #: The id of the data source to use when a call names none (needed when several are installed).
 SOURCE_ENV = "INFLUX_CONNECTOR_SOURCE"
 
-_cache: dict[tuple[Any, ...], Connector] = {}
+_cache: dict[tuple[Any, ...], DataSource] = {}
 _cache_lock = threading.Lock()
 
 
@@ -49,12 +49,12 @@ def datasource_files(host: PluginHost | None = None) -> list[Path]:
     return files
 
 
-def list_datasources(host: PluginHost | None = None) -> list[Connector]:
+def list_datasources(host: PluginHost | None = None) -> list[DataSource]:
     return [load(f, host=host) for f in datasource_files(host)]
 
 
 def load(source: str | Path | None = None, extra_operation_dirs: Iterable[str | Path] = (),
-         host: PluginHost | None = None, *, strict: bool = False) -> Connector:
+         host: PluginHost | None = None, *, strict: bool = False) -> DataSource:
     """A compiled data source, by id or by the path of its connector.yaml (compiled once, cached).
 
     With no ``source``, the data source ``$INFLUX_CONNECTOR_SOURCE`` names, else the only one
@@ -76,7 +76,7 @@ def load(source: str | Path | None = None, extra_operation_dirs: Iterable[str | 
     key = (source_id, dirs, id(host), digest)
     with _cache_lock:
         if key not in _cache:
-            name = "connector-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
+            name = "data-source-" + hashlib.sha256(repr((source_id, dirs)).encode()).hexdigest()[:12]
             _cache[key] = loaded = cache.cached(name, digest, lambda: _compile(path, dirs, provided),
                                                 COMPILED_CLASSES)
             for problem in loaded.problems:
@@ -102,10 +102,10 @@ def operation_dirs(path: Path, extra_operation_dirs: Iterable[str | Path] = (),
     return tuple(d for d in found if d != own)
 
 
-def _compile(path: Path, dirs: tuple[Path, ...], provided: Mapping[str, Iterable[str]]) -> Connector:
-    from .manifest import load_connector  # only when the cache has no compiled copy
+def _compile(path: Path, dirs: tuple[Path, ...], provided: Mapping[str, Iterable[str]]) -> DataSource:
+    from .manifest import load_data_source  # only when the cache has no compiled copy
 
-    return load_connector(path, dirs, provided, strict=False)
+    return load_data_source(path, dirs, provided, strict=False)
 
 
 def _inputs(path: Path, dirs: tuple[Path, ...]) -> list[Path]:
@@ -249,5 +249,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Connection", "Connector", "Result", "TestReport", "connect", "default_source", "failure_envelope",
+__all__ = ["Connection", "Connector", "DataSource", "Result", "TestReport", "connect", "default_source", "failure_envelope",
            "installed", "list_datasources", "load", "run_saved", "saved_query", "source_file"]

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 
 from . import formats, patterns
 from .inputs import json_types, text_rule
-from .model import Connector, Operation, Param
+from .model import DataSource, Operation, Param
 
 _TEXT_WIDGETS = ("code", "textarea")
 _TEXT_TYPES = ("integer", "number", "boolean")  # types a host may give as text
@@ -343,17 +343,17 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and patterns.is_blank(value))
 
 
-def connection_form(connector: Connector) -> dict[str, Any]:
-    spec = connector.connection
-    return form(spec.fields, spec.input_schema, connector.title, connector.description)
+def connection_form(data_source: DataSource) -> dict[str, Any]:
+    spec = data_source.connection
+    return form(spec.fields, spec.input_schema, data_source.title, data_source.description)
 
 
-def operation_form(connector: Connector, op: Operation, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def operation_form(data_source: DataSource, op: Operation, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """An operation's form. With ``connection`` (its values), fields that fall back to an empty
     connection field are required; without it, the connection is taken to fill them."""
-    titles = {p.name: p.title.lower() for p in connector.connection.fields}
+    titles = {p.name: p.title.lower() for p in data_source.connection.fields}
     if connection is not None:  # what the connection will hold: its defaults fill what is not given
-        defaults = {p.name: p.default for p in connector.connection.fields if p.has_default}
+        defaults = {p.name: p.default for p in data_source.connection.fields if p.has_default}
         connection = {**defaults, **{k: v for k, v in connection.items() if not _blank(v)}}
     description = op.description
     if op.requires_one_of:
@@ -366,16 +366,16 @@ def titles_of(op: Operation, names: Iterable[str]) -> list[str]:
     return [(op.param(n).title if op.param(n) else n) for n in names]
 
 
-def all_forms(connector: Connector, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def all_forms(data_source: DataSource, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything a host needs to draw the data source: connection form, operation forms, and
     the custom formats its form validator must know."""
     return {
-        "id": connector.id,
-        "title": connector.title,
-        "description": connector.description,
+        "id": data_source.id,
+        "title": data_source.title,
+        "description": data_source.description,
         "formats": dict(formats.CUSTOM_FORMATS),
-        "connection": connection_form(connector),
+        "connection": connection_form(data_source),
         "operations": [{"id": op.id, "title": op.title, "aliases": list(op.aliases),
-                        "form": operation_form(connector, op, connection)}
-                       for op in connector.operations.values()],
+                        "form": operation_form(data_source, op, connection)}
+                       for op in data_source.operations.values()],
     }

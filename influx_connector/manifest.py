@@ -7,7 +7,7 @@ pointer, and a misspelt key gets a did-you-mean.
 
 A file of an extra operation folder (a flag, ``INFLUX_CONNECTOR_OPERATIONS``, a plugin) is
 treated as a plugin is: when it has problems, it is left out, and the problems are listed on the
-loaded data source (``Connector.problems``), so one broken extension does not take every other
+loaded data source (``DataSource.problems``), so one broken extension does not take every other
 operation with it. ``strict`` (what ``validate`` uses) raises them with the others instead.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .model import (
     SCHEMA_KEYWORDS,
     AuthSpec,
     ConnectionSpec,
-    Connector,
+    DataSource,
     Operation,
     Pagination,
     Param,
@@ -222,8 +222,8 @@ def _checked(path: Path, schema: str, check: Any) -> tuple[Located | None, list[
     return doc, schema_found + beside_schema_problems(checked, schema_found)
 
 
-def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
-                   provided: Mapping[str, Iterable[str]] | None = None, *, strict: bool = True) -> Connector:
+def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
+                   provided: Mapping[str, Iterable[str]] | None = None, *, strict: bool = True) -> DataSource:
     """Load, check and compile a data source and its operations.
 
     Raises ManifestError with every problem (warnings included) when the data source's own files
@@ -282,7 +282,7 @@ def load_connector(connector_file: Path, extra_dirs: Iterable[Path] = (),
         raise ManifestError([*blocking, *listed])
     rank = {op_id: i for i, op_id in enumerate(data.get("operation_order") or [])}
     ops = dict(sorted(ops.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
-    return Connector(
+    return DataSource(
         id=data["id"],
         title=data["title"],
         description=data.get("description", ""),

@@ -1,6 +1,6 @@
 """Compiled manifests: what the engine runs once YAML has been loaded and checked.
 
-Everything here is frozen: a compiled connector is shared by every connection and thread.
+Everything here is frozen: a compiled data source is shared by every connection and thread.
 """
 from __future__ import annotations
 
@@ -201,7 +201,9 @@ class Demo:
 
 
 @dataclass(frozen=True)
-class Connector:
+class DataSource:
+    """A compiled data source: its connection, its operations and what else its YAML declares."""
+
     id: str
     title: str
     description: str
@@ -238,7 +240,10 @@ def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
-#: The classes a compiled connector is made of: what a cache entry may rebuild, by name.
+#: The earlier name of ``DataSource``, kept for code that imports it.
+Connector = DataSource
+
+#: The classes a compiled data source is made of: what a cache entry may rebuild, by name.
 COMPILED_CLASSES: Mapping[str, type] = MappingProxyType({cls.__name__: cls for cls in (
-    Connector, ConnectionSpec, AuthSpec, RetrySpec, Operation, Param, RequestSpec, ResponseSpec, Pagination,
+    DataSource, ConnectionSpec, AuthSpec, RetrySpec, Operation, Param, RequestSpec, ResponseSpec, Pagination,
     TestStep, CommandLineSpec, CliFlag, Demo, DemoStep, ManifestProblem)})

@@ -168,7 +168,7 @@ def test_the_model_names_are_declared_in_yaml_and_listed(capsys: pytest.CaptureF
 def test_aliases_that_collide_are_manifest_problems(tmp_path: Path, operation: str, connector_yaml: str | None,
                                                     message: str) -> None:
     from influx_connector.errors import ManifestError
-    from influx_connector.manifest import load_connector
+    from influx_connector.manifest import load_data_source
     from influx_connector.plugins import default_host
 
     (tmp_path / "operations").mkdir()
@@ -179,5 +179,5 @@ def test_aliases_that_collide_are_manifest_problems(tmp_path: Path, operation: s
         "id: first\ntitle: First\nrequest: {method: GET, path: /a}\nresponse: {codec: json}\n", encoding="utf-8")
     (tmp_path / "operations" / "b_second.yaml").write_text(operation, encoding="utf-8")
     with pytest.raises(ManifestError) as caught:
-        load_connector(tmp_path / "connector.yaml", (), default_host().provided_names())
+        load_data_source(tmp_path / "connector.yaml", (), default_host().provided_names())
     assert any(message in str(p) and "b_second.yaml:" in str(p) for p in caught.value.problems), caught.value.problems

@@ -10,7 +10,7 @@ import pytest
 
 from influx_connector import api, resources
 from influx_connector.errors import ManifestError
-from influx_connector.manifest import load_connector
+from influx_connector.manifest import load_data_source
 from influx_connector.plugins import default_host
 from .helpers import ADDED_OPERATIONS, SEED_OPERATIONS
 
@@ -31,7 +31,7 @@ def source(tmp_path: Path) -> Path:
 
 def load_problems(path: Path) -> list:
     with pytest.raises(ManifestError) as caught:
-        load_connector(path / "connector.yaml", (), provided())
+        load_data_source(path / "connector.yaml", (), provided())
     return caught.value.problems
 
 
@@ -142,7 +142,7 @@ def test_connector_problems_name_connection_fields(source: Path) -> None:
 def test_an_added_operation_file_needs_no_python(source: Path) -> None:
     (source / "operations" / "ping.yaml").write_text(
         "id: ping\ntitle: Ping\nrequest: {method: GET, path: /ping}\nresponse: {codec: empty, success: [204]}\n")
-    connector = load_connector(source / "connector.yaml", (), provided())
+    connector = load_data_source(source / "connector.yaml", (), provided())
     assert "ping" in connector.operations and connector.operations["ping"].request.path == "/ping"
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from influx_connector import manifest_schema
 from influx_connector.errors import ManifestError, ManifestProblem
 from influx_connector.influxdb import connector_file
-from influx_connector.manifest import load_connector
+from influx_connector.manifest import load_data_source
 from influx_connector.plugins import default_host
 from influx_connector.yamlsource import Located, load_text
 
@@ -137,7 +137,7 @@ def test_the_schema_and_the_compiler_judge_alike(data: st.DataObject) -> None:
         target.write_text(text, encoding="utf-8")
         by_schema = schema_problems(target, text)
         try:
-            load_connector(copy_root / "connector.yaml", (), default_host().provided_names(), strict=True)
+            load_data_source(copy_root / "connector.yaml", (), default_host().provided_names(), strict=True)
             by_compiler: list[ManifestProblem] = []
         except ManifestError as exc:
             by_compiler = [p for p in exc.problems if p.is_error]
@@ -155,7 +155,7 @@ def test_the_unmutated_manifests_pass_both() -> None:
     for name, file in CASES:
         assert schema_problems(file, file.read_text(encoding="utf-8")) == [], file
     for source in SOURCES.values():
-        assert load_connector(source, (), default_host().provided_names(), strict=True).problems == ()
+        assert load_data_source(source, (), default_host().provided_names(), strict=True).problems == ()
 
 
 @pytest.mark.parametrize(("name", "file"), CASES, ids=[f"{n}:{f.name}" for n, f in CASES])

@@ -160,10 +160,10 @@ def cmd_validate(inv: Invocation) -> int:
     file, operations_only = _validate_target(inv, inv.ns.directory)
     host = default_host()
     extra = api.operation_dirs(file, [*operations_only, *inv.options("operations_dir")], host)
-    from ..manifest import load_connector
+    from ..manifest import load_data_source
 
     try:
-        data_source = load_connector(file, extra, host.provided_names(), strict=True)
+        data_source = load_data_source(file, extra, host.provided_names(), strict=True)
     except ManifestError as exc:
         errors = [p for p in exc.problems if p.is_error]
         warnings = len(exc.problems) - len(errors)

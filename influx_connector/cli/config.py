@@ -17,7 +17,7 @@ import yaml
 
 from ..cli_spec import is_pairs_field
 from ..errors import UsageError
-from ..model import Connector
+from ..model import DataSource
 
 if TYPE_CHECKING:
     from .invocation import Invocation
@@ -97,7 +97,7 @@ def split_host_url(text: str, origin: str, fields: UrlFields, credentials: str =
 # --- where each field's value is given ------------------------------------------------------------------
 
 
-def how_to_give(data_source: Connector, field: str) -> str:
+def how_to_give(data_source: DataSource, field: str) -> str:
     """The flag and variable that give a connection field, in words: "--token or INFLUX_TOKEN"."""
     spec = data_source.command_line
     flag, variable = spec.flag_for(field), spec.variable(field)
@@ -109,7 +109,7 @@ def how_to_give(data_source: Connector, field: str) -> str:
     return " or ".join(ways) or f"'{field}' in a --config file"
 
 
-def credentials_hint(data_source: Connector) -> str:
+def credentials_hint(data_source: DataSource) -> str:
     """How the secret connection fields are given, for messages about credentials: the ones the
     auth header is built from ("--token or INFLUX_TOKEN")."""
     auth = data_source.connection.auth
@@ -117,7 +117,7 @@ def credentials_hint(data_source: Connector) -> str:
     return "; ".join(how_to_give(data_source, name) for name in named) or "a --config file"
 
 
-def env_values(environ: Mapping[str, str], data_source: Connector) -> dict[str, Any]:
+def env_values(environ: Mapping[str, str], data_source: DataSource) -> dict[str, Any]:
     """Connection values from the environment variables the data source declares."""
     spec = data_source.command_line
     url = url_fields(data_source.connection.base_url)
@@ -163,7 +163,7 @@ def parse_pair(text: str, flag: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def flag_values(inv: Invocation, data_source: Connector) -> dict[str, Any]:
+def flag_values(inv: Invocation, data_source: DataSource) -> dict[str, Any]:
     """Connection values given as flags; a URL for the host field is split as in the environment."""
     from .parser import FIELD
 
@@ -187,7 +187,7 @@ def flag_values(inv: Invocation, data_source: Connector) -> dict[str, Any]:
     return out
 
 
-def connection_values(inv: Invocation, environ: Mapping[str, str], data_source: Connector) -> dict[str, Any]:
+def connection_values(inv: Invocation, environ: Mapping[str, str], data_source: DataSource) -> dict[str, Any]:
     """Merged connection values: config file, then environment, then flags (the later wins)."""
     config_file = inv.option("config")
     config = read_config(config_file) if config_file else {}

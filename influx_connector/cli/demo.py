@@ -14,7 +14,7 @@ from typing import Any, Mapping, TextIO
 
 from .. import demo_spec
 from ..errors import ConnectorError, UsageError
-from ..model import Connector, Demo, DemoStep
+from ..model import DataSource, Demo, DemoStep
 from ..plugins import default_host
 from .config import how_to_give
 from .invocation import Invocation
@@ -97,7 +97,7 @@ class Runner:
         return Outcome(step.title, op.id, True, status=result.status, shown=demo_spec.show(result.data, step.show))
 
 
-def _demo_of(data_source: Connector) -> Demo:
+def _demo_of(data_source: DataSource) -> Demo:
     if data_source.demo is None:
         raise UsageError(f"demo: the data source '{data_source.id}' has no demo "
                          f"(its steps go in {demo_spec.FILE_NAME} beside its connector.yaml)")
@@ -126,7 +126,7 @@ def run_demo(inv: Invocation) -> bool:
     return ok
 
 
-def _server_values(inv: Invocation, data_source: Connector, stack: ExitStack, out: TextIO) -> Mapping[str, Any]:
+def _server_values(inv: Invocation, data_source: DataSource, stack: ExitStack, out: TextIO) -> Mapping[str, Any]:
     """Connection values of a server a plugin starts for the demo; a usage error naming the
     connection flags when no plugin offers one."""
     server = default_host().hook.influx_connector_demo_server(data_source=data_source.id, out=out)

@@ -6,14 +6,14 @@ named after the data source's own flags and variables (``--token or INFLUX_TOKEN
 from __future__ import annotations
 
 from ..errors import APIError, ConnectorError, TLSError, ValidationError
-from ..model import Connector
+from ..model import DataSource
 from .config import credentials_hint, how_to_give, url_fields
 
 #: What OpenSSL says when the other end answered a TLS hello in plain text (an http server).
 _PLAIN_HTTP = ("wrong_version_number", "wrong version number")
 
 
-def hints(exc: ConnectorError, data_source: Connector | None) -> list[str]:
+def hints(exc: ConnectorError, data_source: DataSource | None) -> list[str]:
     """Lines to print after the error, each starting with ``hint:``; none when there is nothing to add."""
     if data_source is None:
         return []

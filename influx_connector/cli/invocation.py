@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from .. import api
 from ..errors import ConnectorError, InsecureTLSWarning
-from ..model import Connector
+from ..model import DataSource
 from ..plugins import default_host
 from ..secrets import Redactor
 from .parser import _TOP, FIELD
@@ -34,7 +34,7 @@ class Selection:
     """The data source the command line runs with, loaded before the parser is built (its flags
     come from it), or the reason it could not be loaded, raised when a command needs it."""
 
-    loaded: Connector | None = None
+    loaded: DataSource | None = None
     error: ConnectorError | None = None
 
     @classmethod
@@ -44,7 +44,7 @@ class Selection:
         except ConnectorError as exc:
             return cls(error=exc)
 
-    def get(self) -> Connector:
+    def get(self) -> DataSource:
         if self.loaded is None:
             assert self.error is not None
             raise self.error
@@ -85,10 +85,10 @@ class Invocation:
         """The --format asked for, None when none was: each command then prints its own default."""
         return self.option("format")
 
-    def data_source(self) -> Connector:
+    def data_source(self) -> DataSource:
         return self.selection.get()
 
-    def remember_secrets(self, data_source: Connector, values: Mapping[str, Any]) -> None:
+    def remember_secrets(self, data_source: DataSource, values: Mapping[str, Any]) -> None:
         """Mask the connection's secret values in anything this command prints from now on."""
         self.redactor = Redactor.of([*self.redactor.secrets, *data_source.connection.secret_values(values)])
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from ..cli_spec import field_types, is_pairs_field
 from ..errors import ManifestError, ManifestProblem
-from ..model import CliFlag, CommandLineSpec, Connector, Param
+from ..model import CliFlag, CommandLineSpec, DataSource, Param
 from .config import url_fields
 from .exits import EXIT_CODES_HELP, PROG
 from .registry import Command, CommandRegistry
@@ -76,7 +76,7 @@ def flag_help(flag: CliFlag, param: Param, spec: CommandLineSpec, base_url: str)
     return text
 
 
-def connection_options(data_source: Connector) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+def connection_options(data_source: DataSource) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     """argparse options for the connection flags the data source declares."""
     spec = data_source.command_line
     fields = {p.name: p for p in data_source.connection.fields}
@@ -105,7 +105,7 @@ def connection_options(data_source: Connector) -> list[tuple[tuple[str, ...], di
     return options
 
 
-def _add_connection_options(parser: argparse.ArgumentParser, data_source: Connector | None, prefix: str = "") -> None:
+def _add_connection_options(parser: argparse.ArgumentParser, data_source: DataSource | None, prefix: str = "") -> None:
     group = parser.add_argument_group("connection options")
     _add_options(group, [_CONFIG_OPTION], prefix)
     if data_source is None:
@@ -123,7 +123,7 @@ def _add_connection_options(parser: argparse.ArgumentParser, data_source: Connec
                                                  "give the field another flag name with 'flag:'")]) from None
 
 
-def connection_help(data_source: Connector | None) -> str:
+def connection_help(data_source: DataSource | None) -> str:
     """Where connection values come from, for the help text."""
     if data_source is None:
         return "connection values: flags > --config file (the data source declares the flags)."
@@ -137,7 +137,7 @@ def connection_help(data_source: Connector | None) -> str:
 # --- commands -----------------------------------------------------------------------------------------
 
 
-def _add_command(sub: Any, command: Command, data_source: Connector | None) -> None:
+def _add_command(sub: Any, command: Command, data_source: DataSource | None) -> None:
     # Every command's help ends with the exit codes, so a script author finds them where they look.
     epilog = "\n\n".join(part for part in (command.epilog, EXIT_CODES_HELP,
                                            connection_help(data_source) if command.uses == "connection" else "")
@@ -152,7 +152,7 @@ def _add_command(sub: Any, command: Command, data_source: Connector | None) -> N
         _add_connection_options(parser, data_source)
 
 
-def build_parser(data_source: Connector | None, commands: CommandRegistry) -> argparse.ArgumentParser:
+def build_parser(data_source: DataSource | None, commands: CommandRegistry) -> argparse.ArgumentParser:
     """The parser for ``data_source`` (None when it could not be loaded: no connection flags)."""
     parser = argparse.ArgumentParser(
         prog=PROG, description="Run and inspect the operations of an influx-connector data source.",

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import yaml
 
-from ..model import CommandLineSpec, Connector, Operation, Param, RequestSpec
+from ..model import CommandLineSpec, DataSource, Operation, Param, RequestSpec
 from .document import (
     Block,
     BulletList,
@@ -145,7 +145,7 @@ def _command_line(spec: CommandLineSpec, name: str) -> Text:
     return text(*parts)
 
 
-def connection_blocks(data_source: Connector) -> list[Block]:
+def connection_blocks(data_source: DataSource) -> list[Block]:
     spec = data_source.connection
     table = params_table(spec.fields)
     rows = tuple((*row, _command_line(data_source.command_line, p.name)) for row, p in zip(table.rows, spec.fields))
@@ -300,7 +300,7 @@ def _join(items: Iterable[Any], separator: str = ", ") -> list[Any]:
 # --- the whole reference ----------------------------------------------------------------------------
 
 
-def operations_table(data_source: Connector) -> Table:
+def operations_table(data_source: DataSource) -> Table:
     """id, title, required and optional parameters of every operation: the README's table."""
     return Table(("id", "Title", "Required", "Optional"), tuple(
         (text(Link(op.id, f"docs/reference.md#{op.id}")), text(op.title), text(required_text(op)),
@@ -308,7 +308,7 @@ def operations_table(data_source: Connector) -> Table:
         for op in data_source.operations.values()))
 
 
-def reference(data_source: Connector) -> Document:
+def reference(data_source: DataSource) -> Document:
     title = f"{data_source.title} data source reference"
     blocks: list[Block] = [
         Heading(1, text(title), anchor(title)),
