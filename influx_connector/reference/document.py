@@ -82,6 +82,16 @@ def anchor(words: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
 
 
+class _Writer:
+    """One output format: a method per kind of block (named after it), and how inline text is written."""
+
+    def block(self, block: Block) -> str:
+        return getattr(self, type(block).__name__.lower())(block)
+
+    def blocks(self, doc: Document) -> list[str]:
+        return [self.block(block) for block in doc.blocks]
+
+
 # --- Markdown ---------------------------------------------------------------------------------------
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
@@ -91,46 +101,50 @@ def _md_escape(words: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", words).replace("\n", " ")
 
 
-def _md_inline(parts: Text, in_table: bool = False) -> str:
-    out = []
-    for part in parts:
-        if isinstance(part, Code):
-            body = part.text.replace("\n", " ")
-            if in_table:
-                body = body.replace("|", "\\|")  # GitHub reads a | in a table cell as a column break
-            fence = "``" if "`" in body else "`"
-            pad = " " if fence == "``" or body.startswith("`") else ""
-            out.append(f"{fence}{pad}{body}{pad}{fence}")
-        elif isinstance(part, Link):
-            out.append(f"[{_md_escape(part.text)}](<{part.url}>)")
-        else:
-            out.append(_md_escape(part))
-    return "".join(out)
-
-
 def _md_fence(body: str) -> str:
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
     return "`" * max(3, longest + 1)
 
 
+class _Markdown(_Writer):
+    def inline(self, parts: Text, in_table: bool = False) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, Code):
+                body = part.text.replace("\n", " ")
+                if in_table:
+                    body = body.replace("|", "\\|")  # GitHub reads a | in a table cell as a column break
+                fence = "``" if "`" in body else "`"
+                pad = " " if fence == "``" or body.startswith("`") else ""
+                out.append(f"{fence}{pad}{body}{pad}{fence}")
+            elif isinstance(part, Link):
+                out.append(f"[{_md_escape(part.text)}](<{part.url}>)")
+            else:
+                out.append(_md_escape(part))
+        return "".join(out)
+
+    def heading(self, block: Heading) -> str:
+        return f'{"#" * block.level} {self.inline(block.title)} <a id="{block.anchor}"></a>'
+
+    def paragraph(self, block: Paragraph) -> str:
+        return self.inline(block.body)
+
+    def table(self, block: Table) -> str:
+        lines = ["| " + " | ".join(self.inline((h,), True) for h in block.headers) + " |",
+                 "|" + "---|" * len(block.headers)]
+        lines += ["| " + " | ".join(self.inline(cell, True) for cell in row) + " |" for row in block.rows]
+        return "\n".join(lines)
+
+    def codeblock(self, block: CodeBlock) -> str:
+        fence = _md_fence(block.body)
+        return f"{fence}{block.language}\n{block.body.rstrip()}\n{fence}"
+
+    def bulletlist(self, block: BulletList) -> str:
+        return "\n".join(f"- {self.inline(item)}" for item in block.items)
+
+
 def to_markdown(doc: Document) -> str:
-    lines: list[str] = []
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            lines.append(f'{"#" * block.level} {_md_inline(block.title)} <a id="{block.anchor}"></a>')
-        elif isinstance(block, Paragraph):
-            lines.append(_md_inline(block.body))
-        elif isinstance(block, Table):
-            lines.append("| " + " | ".join(_md_inline((h,), True) for h in block.headers) + " |")
-            lines.append("|" + "---|" * len(block.headers))
-            lines.extend("| " + " | ".join(_md_inline(cell, True) for cell in row) + " |" for row in block.rows)
-        elif isinstance(block, CodeBlock):
-            fence = _md_fence(block.body)
-            lines.append(f"{fence}{block.language}\n{block.body.rstrip()}\n{fence}")
-        elif isinstance(block, BulletList):
-            lines.append("\n".join(f"- {_md_inline(item)}" for item in block.items))
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return "\n\n".join(_Markdown().blocks(doc)) + "\n"
 
 
 def markdown_table(table: Table) -> str:
@@ -148,39 +162,42 @@ code, pre { font-family: ui-monospace, monospace; background: #f5f5f5; }
 pre { padding: .6rem; overflow-x: auto; }"""
 
 
-def _html_inline(parts: Text) -> str:
-    out = []
-    for part in parts:
-        if isinstance(part, Code):
-            out.append(f"<code>{html.escape(part.text)}</code>")
-        elif isinstance(part, Link):
-            out.append(f'<a href="{html.escape(part.url, quote=True)}">{html.escape(part.text)}</a>')
-        else:
-            out.append(html.escape(part))
-    return "".join(out)
+class _Html(_Writer):
+    def inline(self, parts: Text) -> str:
+        out = []
+        for part in parts:
+            if isinstance(part, Code):
+                out.append(f"<code>{html.escape(part.text)}</code>")
+            elif isinstance(part, Link):
+                out.append(f'<a href="{html.escape(part.url, quote=True)}">{html.escape(part.text)}</a>')
+            else:
+                out.append(html.escape(part))
+        return "".join(out)
+
+    def heading(self, block: Heading) -> str:
+        return f'<h{block.level} id="{block.anchor}">{self.inline(block.title)}</h{block.level}>'
+
+    def paragraph(self, block: Paragraph) -> str:
+        return f"<p>{self.inline(block.body)}</p>"
+
+    def table(self, block: Table) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
+        rows = "\n".join("<tr>" + "".join(f"<td>{self.inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+        return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
+
+    def codeblock(self, block: CodeBlock) -> str:
+        language = f' class="language-{block.language}"' if block.language else ""
+        return f"<pre><code{language}>{html.escape(block.body.rstrip())}</code></pre>"
+
+    def bulletlist(self, block: BulletList) -> str:
+        items = "\n".join(f"<li>{self.inline(item)}</li>" for item in block.items)
+        return f"<ul>\n{items}\n</ul>"
 
 
 def to_html(doc: Document) -> str:
-    body: list[str] = []
-    for block in doc.blocks:
-        if isinstance(block, Heading):
-            body.append(f'<h{block.level} id="{block.anchor}">{_html_inline(block.title)}</h{block.level}>')
-        elif isinstance(block, Paragraph):
-            body.append(f"<p>{_html_inline(block.body)}</p>")
-        elif isinstance(block, Table):
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
-            rows = "\n".join("<tr>" + "".join(f"<td>{_html_inline(c)}</td>" for c in row) + "</tr>"
-                             for row in block.rows)
-            body.append(f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>")
-        elif isinstance(block, CodeBlock):
-            language = f' class="language-{block.language}"' if block.language else ""
-            body.append(f"<pre><code{language}>{html.escape(block.body.rstrip())}</code></pre>")
-        elif isinstance(block, BulletList):
-            items = "\n".join(f"<li>{_html_inline(item)}</li>" for item in block.items)
-            body.append(f"<ul>\n{items}\n</ul>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{html.escape(doc.title)}</title>\n<style>\n{_STYLE}\n</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+            + "\n".join(_Html().blocks(doc)) + "\n</body>\n</html>\n")
 
 
 def block_texts(doc: Document) -> Iterable[str]:
