@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..reference import markdown_table, operations_table, reference, to_html, to_markdown
 from .exits import EXIT_OK, EXIT_TEST_FAILED
 from .invocation import Invocation
 from .registry import CommandRegistry
@@ -53,6 +52,8 @@ def regenerate(inv: Invocation) -> str:
 
 
 def run(inv: Invocation) -> int:
+    from ..reference import markdown_table, operations_table, reference, to_html, to_markdown
+
     ns = inv.args
     data_source = inv.data_source()
     document = reference(data_source)
