@@ -223,7 +223,7 @@ def _checked(path: Path, schema: str, check: Any) -> tuple[Located | None, list[
 
 
 def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
-                   provided: Mapping[str, Iterable[str]] | None = None, *, strict: bool = True) -> DataSource:
+                     provided: Mapping[str, Iterable[str]] | None = None, *, strict: bool = True) -> DataSource:
     """Load, check and compile a data source and its operations.
 
     Raises ManifestError with every problem (warnings included) when the data source's own files
@@ -242,30 +242,12 @@ def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
         check_command_line(cdoc, fields, checked)
         blocking += beside_schema_problems(checked, blocking)
     shared = {str(k): mapping(v) for k, v in mapping(data.get("params")).items()}
-
-    listed: list[ManifestProblem] = []  # kept on the data source: warnings, left-out extension files
-    ops: dict[str, Operation] = {}
-    seen: dict[str, str] = {}
-    declared_ids: set[str] = set()
-    folders = [(connector_file.parent / "operations", False), *((Path(d), True) for d in extra_dirs)]
-    for folder, extension in folders:
-        for path in operation_files([folder]):
-            odoc, found = _checked(path, manifest_schema.OPERATION, lambda doc, out: check_operation(doc, names, shared, out))
-            op_data = mapping(odoc.data if odoc is not None else None)
-            op_id = op_data.get("id")
-            if isinstance(op_id, str):
-                declared_ids.add(op_id)
-            if odoc is not None and not found:
-                found += _taken_names(odoc, op_data, seen)
-            if not found and odoc is not None:
-                seen[op_id] = odoc.file
-                seen.update((alias, odoc.file) for alias in op_data.get("aliases") or ())
-                ops[op_id] = compile_operation(odoc, shared)
-                listed += unused_params(odoc, shared)
-            elif extension and not strict:
-                listed += found
-            else:
-                blocking += found
+    found = _Operations(names, shared, strict)
+    found.read(connector_file.parent / "operations", extension=False)
+    for folder in extra_dirs:
+        found.read(Path(folder), extension=True)
+    ops, declared_ids, listed = found.compiled, found.declared_ids, found.listed
+    blocking += found.blocking
     if cdoc is not None:
         order = data.get("operation_order")
         for i, op_id in enumerate(order if isinstance(order, list) else ()):
@@ -301,6 +283,38 @@ def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
         demo=compile_demo(ddoc) if ddoc is not None else None,
         problems=tuple(listed),
     )
+
+
+class _Operations:
+    """The operation files of a data source, read folder by folder: what compiled, what every
+    file declares, and each file's problems, which stop the load (the data source's own folder,
+    or any with ``strict``) or are listed on it (an extension's file, which is then left out)."""
+
+    def __init__(self, names: Names, shared: Mapping[str, Any], strict: bool):
+        self.names, self.shared, self.strict = names, shared, strict
+        self.compiled: dict[str, Operation] = {}
+        self.declared_ids: set[str] = set()
+        self.blocking: list[ManifestProblem] = []
+        self.listed: list[ManifestProblem] = []
+        self._taken: dict[str, str] = {}  # ids and aliases -> the file that has them
+
+    def read(self, folder: Path, extension: bool) -> None:
+        for path in operation_files([folder]):
+            doc, found = _checked(path, manifest_schema.OPERATION,
+                                  lambda d, out: check_operation(d, self.names, self.shared, out))
+            data = mapping(doc.data if doc is not None else None)
+            if isinstance(data.get("id"), str):
+                self.declared_ids.add(data["id"])
+            if doc is not None and not found:
+                found = _taken_names(doc, data, self._taken)
+            if doc is not None and not found:
+                self._taken.update((name, doc.file) for name in (data["id"], *(data.get("aliases") or ())))
+                self.compiled[data["id"]] = compile_operation(doc, self.shared)
+                self.listed += unused_params(doc, self.shared)
+            elif extension and not self.strict:
+                self.listed += found
+            else:
+                self.blocking += found
 
 
 def _taken_names(doc: Located, data: Mapping[str, Any], seen: Mapping[str, str]) -> list[ManifestProblem]:
