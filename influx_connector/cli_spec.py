@@ -19,10 +19,13 @@ _PLAIN_TYPES = {"string", "integer", "number", "boolean"}
 
 
 def field_types(decl: Mapping[str, Any]) -> list[str]:
+    # The schema's own problems are reported in the same round, so a malformed type is read as none.
     declared = decl.get("type")
-    if declared is None:
-        return []
-    return [declared] if isinstance(declared, str) else [t for t in declared if isinstance(t, str)]
+    if isinstance(declared, str):
+        return [declared]
+    if isinstance(declared, list):
+        return [t for t in declared if isinstance(t, str)]
+    return []
 
 
 def _is_plain(decl: Mapping[str, Any]) -> bool:
