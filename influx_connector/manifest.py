@@ -143,6 +143,7 @@ def compile_operation(doc: Located, shared: Mapping[str, Any]) -> Operation:
         source=doc.file,
         input_schema=frozen(input_schema(params, data["title"])),
         aliases=tuple(data.get("aliases") or ()),
+        result=frozen(data.get("result") or {}),
     )
     return op
 

@@ -93,6 +93,9 @@ class Operation:
     input_schema: Mapping[str, Any] = field(default_factory=dict)
     #: Other ids the operation may be called by (a host's own operation names).
     aliases: tuple[str, ...] = ()
+    #: How a host may show the result (``{"chart": {"time", "value", "series", "label_skip"}}``):
+    #: data for the host, which the engine does not read.
+    result: Mapping[str, Any] = field(default_factory=dict)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
