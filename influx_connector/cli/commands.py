@@ -334,3 +334,6 @@ def register(commands: CommandRegistry) -> None:
     commands.add("test", cmd_test, help="test the connection step by step", uses="connection", formats=BOTH,
                  epilog="exit status: 0 when every step passed, 1 when a step failed\n"
                         "(the report names the step and the reason); 2 for invalid connection values.")
+    from ..host import command as serve  # the reference host: its own package, loaded when it runs
+
+    serve.register(commands)

@@ -1,0 +1,92 @@
+"""Putting the service together and running it under waitress.
+
+waitress is a production WSGI server in pure Python with no dependencies of its own: a thread
+pool for the blocking calls to data sources (the engine is synchronous), request body caps, and
+no C build, so ``pip install influx-connector[serve]`` works wherever the connector does.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..plugins import PluginHost
+from .app import App
+from .catalog import Catalog
+from .security import DEFAULT_MAX_BODY, Guard, new_key
+from .store import MEMORY, Store, load_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THREADS = 16
+
+
+def build_app(db: str | Path = MEMORY, *, key_file: str | Path | None = None, access_key: str | None = None,
+              host: PluginHost | None = None, sources: Iterable[str | Path] = (),
+              operation_dirs: Iterable[str | Path] = (), allowed_hosts: Iterable[str] = (),
+              cors_origins: Iterable[str] = (), max_body: int = DEFAULT_MAX_BODY,
+              refresh_seconds: float = 1.0) -> App:
+    """The WSGI app over the SQLite file ``db`` (``:memory:`` keeps nothing), its secrets under
+    the key in ``key_file`` (created 0600 when missing; default: beside the database)."""
+    if str(db) == MEMORY:
+        store = Store(MEMORY)
+    else:
+        db_path = Path(db)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        key_path = Path(key_file) if key_file else db_path.with_name(db_path.name + ".key")
+        store = Store(db_path, load_key(key_path))
+    catalog = Catalog(host, sources, operation_dirs, refresh_seconds)
+    guard = Guard(access_key or new_key(), tuple(allowed_hosts), tuple(cors_origins), max_body)
+    return App(store, catalog, guard)
+
+
+@dataclass
+class Running:
+    """A service started in a background thread (tests, benchmarks, ``--sandbox``)."""
+
+    app: App
+    server: Any
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        return self.app.guard.key
+
+    def stop(self) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        self.thread.join(10)
+        self.app.catalog.close()
+
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def make_server(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Any:
+    from waitress.server import create_server
+
+    # waitress reads a body up to its own cap into memory or a temporary file; the app's cap
+    # is the one that answers (413, in the API's error shape), waitress's is the backstop.
+    return create_server(app, host=bind, port=port, threads=threads, ident="influx-connector",
+                         max_request_body_size=app.guard.max_body + 1, clear_untrusted_proxy_headers=True,
+                         channel_timeout=300)
+
+
+def start(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Running:
+    server = make_server(app, bind, port, threads)
+    thread = threading.Thread(target=server.run, name="influx-connector-serve", daemon=True)
+    thread.start()
+    return Running(app, server, thread)
