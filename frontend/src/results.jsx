@@ -1,0 +1,160 @@
+// A result shown four ways: a sortable table, a time-series chart (when the operation's YAML
+// names its time, value and series columns), the raw JSON, and the request as a masked curl line.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import uPlot from 'uplot';
+
+// The rows of a result: a list of objects, the first list of objects inside an object, or the
+// object itself as one row.
+export function rowsOf(data) {
+  if (Array.isArray(data)) return data.map((r) => (r && typeof r === 'object' && !Array.isArray(r) ? r : { value: r }));
+  if (data && typeof data === 'object') {
+    for (const value of Object.values(data)) {
+      if (Array.isArray(value) && value.length && typeof value[0] === 'object') return value;
+    }
+    return [data];
+  }
+  return data === null || data === undefined ? [] : [{ value: data }];
+}
+
+function cell(value) {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function compare(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return cell(a).localeCompare(cell(b), undefined, { numeric: true });
+}
+
+export function Table({ rows }) {
+  const [sort, setSort] = useState(null);
+  const columns = useMemo(() => {
+    const seen = new Set();
+    rows.slice(0, 1000).forEach((r) => Object.keys(r).forEach((k) => seen.add(k)));
+    return [...seen];
+  }, [rows]);
+  const sorted = useMemo(() => {
+    if (!sort) return rows;
+    const out = [...rows].sort((a, b) => compare(a[sort.column], b[sort.column]));
+    return sort.descending ? out.reverse() : out;
+  }, [rows, sort]);
+  const shown = sorted.slice(0, 2000);
+  const toggle = (column) => setSort((s) => ({ column, descending: s?.column === column ? !s.descending : false }));
+  return (
+    <div className="table-wrap">
+      <table className="rows" data-rows={rows.length}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} onClick={() => toggle(c)} className={sort?.column === c ? 'sorted' : ''} title="sort">
+                {c}{sort?.column === c ? (sort.descending ? ' ▼' : ' ▲') : ''}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((r, i) => (
+            <tr key={i}>{columns.map((c) => <td key={c}>{cell(r[c])}</td>)}</tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length > shown.length && <p className="note">showing the first {shown.length} of {rows.length} rows</p>}
+    </div>
+  );
+}
+
+const PALETTE = ['#2f6fdf', '#e0582b', '#1f9e6e', '#a241c7', '#c79a1a', '#d6336c', '#0f8ca8', '#6b7280'];
+
+// Lines by series: [{label, points: [[seconds, value], ...]}], from the chart hint.
+export function seriesOf(rows, chart) {
+  const groups = new Map();
+  const skip = new Set([chart.time, chart.value, ...(chart.series || []), ...(chart.label_skip || [])]);
+  for (const row of rows) {
+    const value = row[chart.value];
+    const when = row[chart.time];
+    if (typeof value !== 'number' || when === undefined || when === null) continue;
+    const seconds = typeof when === 'number' ? when / 1000 : Date.parse(when) / 1000;
+    if (Number.isNaN(seconds)) continue;
+    const key = JSON.stringify((chart.series || []).map((c) => row[c]));
+    if (!groups.has(key)) {
+      const label = Object.entries(row).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${cell(v)}`).join(' ');
+      groups.set(key, { label: label || `series ${groups.size + 1}`, points: [] });
+    }
+    groups.get(key).points.push([seconds, value]);
+  }
+  return [...groups.values()];
+}
+
+export function Chart({ lines }) {
+  const box = useRef(null);
+  useEffect(() => {
+    if (!box.current || !lines.length) return undefined;
+    const times = [...new Set(lines.flatMap((l) => l.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const index = new Map(times.map((t, i) => [t, i]));
+    const data = [times, ...lines.map((l) => {
+      const ys = new Array(times.length).fill(null);
+      l.points.forEach(([t, v]) => { ys[index.get(t)] = v; });
+      return ys;
+    })];
+    const width = Math.max(320, box.current.clientWidth - 8);
+    const plot = new uPlot({
+      width,
+      height: 300,
+      scales: { x: { time: true } },
+      series: [{}, ...lines.map((l, i) => ({
+        label: l.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 6 },
+      }))],
+      axes: [{}, {}],
+    }, data, box.current);
+    box.current.dataset.lines = String(lines.length);
+    return () => plot.destroy();
+  }, [lines]);
+  return <div className="chart" ref={box} />;
+}
+
+export function Results({ outcome, operation }) {
+  const [view, setView] = useState('table');
+  const rows = useMemo(() => (outcome?.result ? rowsOf(outcome.result.data) : []), [outcome]);
+  const chart = operation?.result?.chart;
+  const lines = useMemo(() => (chart ? seriesOf(rows, chart) : []), [rows, chart]);
+  useEffect(() => { setView(lines.length ? 'chart' : 'table'); }, [lines]);
+  if (!outcome) return null;
+  const { result, error, curl } = outcome;
+  const truncated = result && (result.meta?.truncated || result.data?.truncated);
+  const views = [['table', 'Table'], ...(lines.length ? [['chart', 'Chart']] : []), ['json', 'JSON'], ['request', 'Request']];
+  return (
+    <section className="card results">
+      <h2>Result</h2>
+      {error && <ErrorBox error={error} />}
+      {result && (
+        <p className="summary">
+          <span className="pill ok">HTTP {result.status}</span>
+          <span className="count">{rows.length} {rows.length === 1 ? 'row' : 'rows'}</span>
+          {result.meta?.elapsed_ms !== undefined && <span className="muted">{result.meta.elapsed_ms} ms</span>}
+          {truncated && <span className="pill warn truncated">truncated: a limit cut the answer</span>}
+        </p>
+      )}
+      <div className="tabs">
+        {views.map(([id, title]) => (
+          <button type="button" key={id} className={view === id ? 'tab active' : 'tab'} onClick={() => setView(id)}>{title}</button>
+        ))}
+      </div>
+      {view === 'table' && result && <Table rows={rows} />}
+      {view === 'chart' && lines.length > 0 && <Chart lines={lines} />}
+      {view === 'json' && <pre className="json">{JSON.stringify(result ?? { error }, null, 2)}</pre>}
+      {view === 'request' && <pre className="curl">{curl || '(no request)'}</pre>}
+    </section>
+  );
+}
+
+export function ErrorBox({ error }) {
+  if (!error) return null;
+  const up = error.upstream;
+  return (
+    <div className="error" role="alert">
+      <strong>Error {error.status ? `(HTTP ${error.status})` : ''} {error.code}</strong>
+      <div className="message">{error.message}</div>
+      {up && <div className="upstream">server answered HTTP {up.status}{up.code ? ` [${up.code}]` : ''}: {up.message}</div>}
+    </div>
+  );
+}
