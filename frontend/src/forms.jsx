@@ -70,7 +70,8 @@ export function editableConnectionForm(form, secretFields, configured) {
   const schema = JSON.parse(JSON.stringify(form.schema));
   const uiSchema = JSON.parse(JSON.stringify(form.uiSchema || {}));
   for (const name of secretFields) {
-    uiSchema[name] = { ...(uiSchema[name] || {}), 'ui:widget': 'password' };
+    const text = schema.properties?.[name]?.type === 'string';
+    uiSchema[name] = { ...(uiSchema[name] || {}), ...(text ? { 'ui:widget': 'password' } : {}) };
     if (configured && configured[name]) {
       schema.required = (schema.required || []).filter((n) => n !== name);
       uiSchema[name]['ui:placeholder'] = 'configured: leave empty to keep it, or type a new one to replace it';

@@ -148,8 +148,8 @@ function SourcesView({ types, sources, reloadSources }) {
 
 function Progress({ figures }) {
   if (!figures) return null;
-  const done = figures.records_sent ?? figures.records ?? figures.sent ?? 0;
-  const total = figures.records_total ?? figures.total ?? 0;
+  const done = figures.records ?? 0;
+  const total = figures.records_total ?? 0;
   const share = total ? Math.min(100, Math.round((100 * done) / total)) : 0;
   return (
     <div className="progress" data-share={share}>

@@ -63,9 +63,19 @@ class Running:
         return self.app.guard.key
 
     def stop(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
+        """Close the listening socket and every open connection, in the server's own thread
+        (waitress's loop runs until nothing is left in its map), then stop the workers."""
+        server = self.server
+
+        def close_all() -> None:
+            for dispatcher in list(server._map.values()):
+                if dispatcher is not server and dispatcher is not server.trigger:
+                    dispatcher.close()
+            server.close()
+
+        server.trigger.pull_trigger(close_all)
         self.thread.join(10)
+        server.task_dispatcher.shutdown()
         self.app.catalog.close()
 
     def __enter__(self) -> "Running":
@@ -78,10 +88,10 @@ class Running:
 def make_server(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Any:
     from waitress.server import create_server
 
-    # waitress reads a body up to its own cap into memory or a temporary file; the app's cap
-    # is the one that answers (413, in the API's error shape), waitress's is the backstop.
+    # waitress refuses a declared body above the cap before reading it (413), and stops reading
+    # a chunked one there; the app checks again for any server that would not.
     return create_server(app, host=bind, port=port, threads=threads, ident="influx-connector",
-                         max_request_body_size=app.guard.max_body + 1, clear_untrusted_proxy_headers=True,
+                         max_request_body_size=app.guard.max_body, clear_untrusted_proxy_headers=True,
                          channel_timeout=300)
 
 
