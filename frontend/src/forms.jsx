@@ -45,6 +45,27 @@ export function extraErrorsOf(byField) {
   return tree;
 }
 
+// The fields a manifest marks advanced go in a collapsed section after the others (the
+// uiSchema already orders them last); it opens when one of them has a value or an error.
+function ObjectFieldTemplate({ properties, description, uiSchema, formData, errorSchema, idSchema }) {
+  const advanced = (name) => uiSchema?.[name]?.['ui:options']?.advanced === true;
+  const plain = properties.filter((p) => !advanced(p.name));
+  const more = properties.filter((p) => advanced(p.name));
+  const open = more.some((p) => (formData?.[p.name] ?? '') !== '' || errorSchema?.[p.name]);
+  return (
+    <fieldset id={idSchema?.$id}>
+      {description && <p className="field-description">{description}</p>}
+      {plain.map((p) => p.content)}
+      {more.length > 0 && (
+        <details className="advanced" open={open}>
+          <summary>Advanced ({more.length})</summary>
+          {more.map((p) => p.content)}
+        </details>
+      )}
+    </fieldset>
+  );
+}
+
 export function ManifestForm({ form, formData, onChange, onSubmit, byField, children, id }) {
   return (
     <Form
@@ -53,6 +74,7 @@ export function ManifestForm({ form, formData, onChange, onSubmit, byField, chil
       uiSchema={form.uiSchema}
       formData={formData}
       validator={validator}
+      templates={{ ObjectFieldTemplate }}
       transformErrors={friendlyErrors(form.uiSchema)}
       extraErrors={extraErrorsOf(byField)}
       showErrorList={false}

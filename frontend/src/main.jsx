@@ -244,7 +244,6 @@ function QueriesView({ types, sources, reloadTypes }) {
               {(type?.operations || []).map((o) => <option key={o.id} value={o.id}>{o.title}</option>)}
             </select>
           </label>
-          {operation?.description && <p className="muted">{operation.description}</p>}
           {operation && (
             <ManifestForm key={`${sourceId}/${opId}`} id="operation-form" form={operation.form} formData={params}
                           onChange={setParams} onSubmit={(data) => run(data)} byField={byField}>
