@@ -73,7 +73,10 @@ class Running:
                     dispatcher.close()
             server.close()
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:  # the loop has ended already (its trigger is closed)
+            pass
         self.thread.join(10)
         server.task_dispatcher.shutdown()
         self.app.catalog.close()
@@ -89,10 +92,11 @@ def make_server(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int =
     from waitress.server import create_server
 
     # waitress refuses a declared body above the cap before reading it (413), and stops reading
-    # a chunked one there; the app checks again for any server that would not.
+    # a chunked one there; the app checks again for any server that would not. A stream waits
+    # for a slow reader once 2 MiB are queued, rather than queueing the whole answer.
     return create_server(app, host=bind, port=port, threads=threads, ident="influx-connector",
                          max_request_body_size=app.guard.max_body, clear_untrusted_proxy_headers=True,
-                         channel_timeout=300)
+                         channel_timeout=300, outbuf_high_watermark=2 * 1024 * 1024)
 
 
 def start(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Running:
