@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -281,19 +282,49 @@ def test_the_openapi_document_is_valid_and_lists_exactly_the_routes_served(servi
     assert documented == routes
 
 
-def test_serve_sandbox_prints_a_keyed_address_and_has_its_data_source_saved(tmp_path) -> None:
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "influx_connector", "serve", "--sandbox", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+@contextmanager
+def serve_process(*args: str, env: dict[str, str]) -> Iterator[str]:
+    """``influx-connector serve`` in a child process; yields the keyed address it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "influx_connector", "serve", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
     try:
         url = None
         deadline = time.monotonic() + 60
         while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read()
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, proc.stderr.read()  # type: ignore[union-attr]
             if "?key=" in line:
                 url = line.strip()
         assert url is not None and url.startswith("http://127.0.0.1:")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def test_serve_hosts_a_data_source_given_by_path_and_reads_no_influx_variables(tmp_path, notes_port) -> None:
+    from .test_second_manifest import INFLUX_VARIABLES
+
+    env = {**INFLUX_VARIABLES, "XDG_DATA_HOME": str(tmp_path)}
+    with serve_process("--data-source", str(NOTES), "--db", str(tmp_path / "h.sqlite3"), env=env) as url:
+        session = requests.Session()
+        assert session.get(url, timeout=30).status_code == 200
+        base = url.split("/?key=")[0]
+        types = session.get(base + "/api/data-source-types", timeout=30)
+        assert {"notes", "influxdb"} <= {t["id"] for t in types.json()}
+        assert INFLUX_VARIABLES["INFLUX_TOKEN"] not in types.text and "influx.example" not in types.text
+        saved = session.post(base + "/api/data-sources", json={"name": "n", "type": "notes", "values": {
+            "host": "127.0.0.1", "port": notes_port, "api_key": NOTES_KEY}}, timeout=30).json()
+        assert saved["values"] == {"host": "127.0.0.1", "port": notes_port}
+        assert session.post(base + f"/api/data-sources/{saved['id']}/test", timeout=30).json()["ok"] is True
+    assert stat.S_IMODE((tmp_path / "h.sqlite3.key").stat().st_mode) == 0o600
+
+
+def test_serve_sandbox_prints_a_keyed_address_and_has_its_data_source_saved(tmp_path) -> None:
+    with serve_process("--sandbox", env={"XDG_DATA_HOME": str(tmp_path)}) as url:
         session = requests.Session()
         assert session.get(url, timeout=30).status_code == 200
         base = url.split("/?key=")[0]
@@ -302,10 +333,3 @@ def test_serve_sandbox_prints_a_keyed_address_and_has_its_data_source_saved(tmp_
         report = session.post(base + f"/api/data-sources/{sources[0]['id']}/test", timeout=30).json()
         assert report["ok"] is True
         assert not list(tmp_path.rglob("*.sqlite3")), "--sandbox keeps nothing on disk"
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        if proc.stdout:
-            proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
