@@ -251,6 +251,8 @@ def test_foreign_host_and_origin_are_refused_and_cors_is_off_unless_configured(s
     assert client.get("/api/data-sources", headers={"Host": f"localhost:{running.port}"}).status_code == 200
     cross = client.post("/api/data-sources", {"name": "x"}, headers={"Origin": "https://attacker.example"})
     assert cross.status_code == 403 and cross.json()["error"]["code"] == "foreign_origin"
+    fetched = client.get("/api/data-sources", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"})
+    assert fetched.status_code == 403
     own = client.get("/api/data-sources", headers={"Origin": running.url})
     assert own.status_code == 200 and "Access-Control-Allow-Origin" not in own.headers
     with start(build_app(tmp_path / "cors.sqlite3", cors_origins=["https://app.example"])) as other:

@@ -67,6 +67,10 @@ class Guard:
         or one configured for CORS. Returns the origin that CORS headers should name, if any."""
         origin = environ.get("HTTP_ORIGIN")
         if origin is None:
+            # A browser that sends no Origin still says where a request comes from; only a
+            # person's own navigation (a link, the printed address) may come from elsewhere.
+            if environ.get("HTTP_SEC_FETCH_SITE") == "cross-site" and environ.get("HTTP_SEC_FETCH_MODE") != "navigate":
+                raise Refused("foreign_origin", "requests from another site are not allowed")
             return None
         if origin in self.cors_origins:
             return origin
