@@ -16,7 +16,7 @@ from influx_connector.sandbox import Sandbox
 
 from .conftest import BUCKET
 from .helpers import TOKEN
-from .test_host_service import PING_OPERATION
+from .test_extension import PING as PING_OPERATION
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

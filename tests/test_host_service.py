@@ -23,14 +23,12 @@ from influx_connector.sandbox import Sandbox
 
 from .conftest import BUCKET, ORG
 from .helpers import TOKEN
-from .hostkit import NOTES, NOTES_KEY, Client, ndjson, notes_api
+from .hostkit import Client, ndjson
+from .test_extension import PING as PING_OPERATION
+from .test_second_manifest import KEY as NOTES_KEY
+from .test_second_manifest import NOTES, notes_server  # noqa: F401 (a fixture)
 
 WRONG = "not-the-token-0000"
-
-
-@pytest.fixture
-def notes_port() -> Iterator[int]:
-    yield from notes_api()
 
 
 @pytest.fixture
@@ -189,8 +187,9 @@ def test_two_services_share_one_database_and_see_each_others_changes(tmp_path, s
         assert b.post("/api/run", {"data_source": sid, "operation": "list_buckets"}).status_code == 200
 
 
-def test_the_second_manifest_is_hosted_and_run_like_any_other(service, notes_port) -> None:
+def test_the_second_manifest_is_hosted_and_run_like_any_other(service, notes_server) -> None:
     client, _ = service
+    notes_port = notes_server[0]
     sid = client.save_source("notes", "notes", {"host": "127.0.0.1", "port": notes_port, "api_key": NOTES_KEY})["id"]
     assert client.post(f"/api/data-sources/{sid}/test").json()["ok"] is True
     added = client.post("/api/run", {"data_source": sid, "operation": "add_note", "params": {"text": "hi", "tags": ["x"]}})
@@ -210,20 +209,6 @@ def test_an_operation_dropped_into_the_extension_folder_appears_without_a_restar
     assert "ping_server" in [o["id"] for o in influx["operations"]]
     ran = client.post("/api/run", {"data_source": sid, "operation": "ping_server"})
     assert ran.status_code == 200 and ran.json()["status"] == 204
-
-
-PING_OPERATION = """\
-id: ping_server
-title: Ping the server
-description: Asks /ping whether the server is up.
-retry_safe: true
-request:
-  method: GET
-  path: /ping
-response:
-  success: [204]
-  codec: empty
-"""
 
 
 # --- the guard ----------------------------------------------------------------------------------------
@@ -307,9 +292,10 @@ def serve_process(*args: str, env: dict[str, str]) -> Iterator[str]:
                 stream.close()
 
 
-def test_serve_hosts_a_data_source_given_by_path_and_reads_no_influx_variables(tmp_path, notes_port) -> None:
+def test_serve_hosts_a_data_source_given_by_path_and_reads_no_influx_variables(tmp_path, notes_server) -> None:
     from .test_second_manifest import INFLUX_VARIABLES
 
+    notes_port = notes_server[0]
     env = {**INFLUX_VARIABLES, "XDG_DATA_HOME": str(tmp_path)}
     with serve_process("--data-source", str(NOTES), "--db", str(tmp_path / "h.sqlite3"), env=env) as url:
         session = requests.Session()
