@@ -71,7 +71,7 @@ def test_every_command_prints_a_table_or_refuses_clearly(sandbox, capsys) -> Non
     flags = sandbox_flags(sandbox)
     argv = {"operations": [], "describe": ["write_data"], "forms": [], "validate": [], "run": ["health", *flags],
             "render": ["health", *flags], "test": flags, "demo": flags, "docs": ["--out", "-"],
-            "sandbox": ["--port", "0"]}
+            "sandbox": ["--port", "0"], "serve": ["--port", "0"]}
     registry = list(command_registry())
     assert {c.name for c in registry} == set(argv), "a command this test does not know"
     for command in registry:

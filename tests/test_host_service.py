@@ -321,3 +321,17 @@ def test_serve_sandbox_prints_a_keyed_address_and_has_its_data_source_saved(tmp_
         report = session.post(base + f"/api/data-sources/{sources[0]['id']}/test", timeout=30).json()
         assert report["ok"] is True
         assert not list(tmp_path.rglob("*.sqlite3")), "--sandbox keeps nothing on disk"
+
+
+def test_serve_names_a_port_in_use_and_what_to_do(capsys, tmp_path) -> None:
+    import socket
+
+    from influx_connector.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--db", str(tmp_path / "h.sqlite3")])
+    out, err = capsys.readouterr()
+    assert code == 2 and f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err

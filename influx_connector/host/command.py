@@ -7,6 +7,7 @@ at it, so the page works at once with nothing else installed.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -69,7 +70,10 @@ def run(inv: Invocation) -> int:
     with ExitStack() as stack:
         if ns.sandbox:
             _start_demo_servers(app, stack)
-        server = make_server(app, ns.bind, ns.port, ns.threads)
+        try:
+            server = make_server(app, ns.bind, ns.port, ns.threads)
+        except OSError as exc:
+            raise UsageError(f"serve: {_cannot_listen(exc, ns.bind, ns.port)}") from None
         port = server.effective_port
         shown = "127.0.0.1" if ns.bind in ("0.0.0.0", "::") else ns.bind
         where = f"[{shown}]" if ":" in shown else shown
@@ -87,6 +91,15 @@ def run(inv: Invocation) -> int:
             server.close()
             app.catalog.close()
     return EXIT_OK
+
+
+def _cannot_listen(exc: OSError, bind: str, port: int) -> str:
+    """Why the service could not listen, and what to do, in the words of the flags."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {bind} is already in use: pick another with --port, or --port 0 for a free one"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on {bind}:{port} (ports below 1024 need privileges): use --port 0 for a free one"
+    return f"cannot listen on {bind}:{port}: {exc.strerror or exc}"
 
 
 def _start_demo_servers(app: Any, stack: ExitStack) -> None:
