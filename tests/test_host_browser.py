@@ -128,11 +128,11 @@ def choose_operation(driver: Any, op_id: str) -> None:
 
 
 def run_and_wait(driver: Any) -> None:
-    before = driver.execute_script("return window.__runs = (window.__runs || 0)")
+    """Run the form and wait until the page has drawn this run's outcome."""
+    ended = driver.execute_script("const r = document.querySelector('.results'); return r ? r.dataset.runs : '0'")
     shown(driver, "#run").click()
-    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".results .summary, .results .error")
-         and d.find_element(By.ID, "run").text == "Run")
-    return before
+    wait(driver, lambda d: d.execute_script(
+        "const r = document.querySelector('.results'); return r && r.dataset.runs !== arguments[0]", ended))
 
 
 def test_a_person_configures_writes_queries_and_charts_through_the_page(browser, sandbox_with_bucket, tmp_path) -> None:
@@ -198,6 +198,13 @@ def test_a_person_configures_writes_queries_and_charts_through_the_page(browser,
         browser.find_element(By.XPATH, "//div[@class='tabs']/button[.='Request']").click()
         curl = shown(browser, "pre.curl").text
         assert curl.startswith("curl ") and "Token ****" in curl
+
+        # A row limit that cuts the answer says so.
+        shown(browser, "details.advanced > summary").click()
+        type_into(browser, "root_limit", "3")
+        run_and_wait(browser)
+        assert shown(browser, ".results .count").text == "3 rows"
+        assert "truncated" in shown(browser, ".results .truncated").text
 
         # 4. A bad value: its message under the field, nothing sent.
         sent = len(sandbox.requests)

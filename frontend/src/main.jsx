@@ -166,6 +166,7 @@ function QueriesView({ types, sources, reloadTypes }) {
   const [opId, setOpId] = useState('');
   const [params, setParams] = useState({});
   const [outcome, setOutcome] = useState(null);
+  const [runs, setRuns] = useState(0); // how many runs ended: tests wait for it to change
   const [byField, setByField] = useState(null);
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState(null);
@@ -204,6 +205,7 @@ function QueriesView({ types, sources, reloadTypes }) {
       setByField(e.error.by_field || null);
     } finally {
       setBusy(false);
+      setRuns((n) => n + 1);
     }
   };
   const save = async () => {
@@ -274,7 +276,7 @@ function QueriesView({ types, sources, reloadTypes }) {
           </ul>
         </div>
       </div>
-      <Results outcome={outcome} operation={operation} />
+      <Results outcome={outcome} operation={operation} runs={runs} />
     </div>
   );
 }

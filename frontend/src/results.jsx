@@ -112,7 +112,7 @@ export function Chart({ lines }) {
   return <div className="chart" ref={box} />;
 }
 
-export function Results({ outcome, operation }) {
+export function Results({ outcome, operation, runs }) {
   const [view, setView] = useState('table');
   const rows = useMemo(() => (outcome?.result ? rowsOf(outcome.result.data) : []), [outcome]);
   const chart = operation?.result?.chart;
@@ -123,7 +123,7 @@ export function Results({ outcome, operation }) {
   const truncated = result && (result.meta?.truncated || result.data?.truncated);
   const views = [['table', 'Table'], ...(lines.length ? [['chart', 'Chart']] : []), ['json', 'JSON'], ['request', 'Request']];
   return (
-    <section className="card results">
+    <section className="card results" data-runs={runs}>
       <h2>Result</h2>
       {error && <ErrorBox error={error} />}
       {result && (
