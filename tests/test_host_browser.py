@@ -88,6 +88,22 @@ def type_into(driver: Any, element_id: str, text: str) -> None:
     field.send_keys(text)
 
 
+def paste_into(driver: Any, element_id: str, text: str) -> None:
+    """Put a long text in a field at once, as pasting does (typing it key by key takes minutes)."""
+    field = shown(driver, f"#{element_id}")
+    driver.execute_script(
+        "const [el, text] = arguments; const proto = Object.getPrototypeOf(el);"
+        "Object.getOwnPropertyDescriptor(proto, 'value').set.call(el, text);"
+        "el.dispatchEvent(new Event('input', {bubbles: true}));", field, text)
+
+
+def open_advanced(driver: Any) -> None:
+    """Open the form's Advanced section (a click on its summary, when it is closed)."""
+    section = shown(driver, "details.advanced")
+    if section.get_attribute("open") is None:
+        section.find_element(By.CSS_SELECTOR, "summary").click()
+
+
 def open_page(driver: Any, running: Any) -> None:
     driver.get(f"{running.url}/?key={running.key}")
     shown(driver, "#add-source")
@@ -108,6 +124,7 @@ def add_influx_source(driver: Any, sandbox: Sandbox, name: str, token: str) -> N
     type_into(driver, "root_token", token)
     type_into(driver, "root_host", "127.0.0.1")
     type_into(driver, "root_port", str(sandbox.connection_settings["port"]))
+    open_advanced(driver)
     type_into(driver, "root_org", "acme")
     type_into(driver, "root_bucket", BUCKET)
     shown(driver, "#save-source").click()
@@ -200,7 +217,7 @@ def test_a_person_configures_writes_queries_and_charts_through_the_page(browser,
         assert curl.startswith("curl ") and "Token ****" in curl
 
         # A row limit that cuts the answer says so.
-        shown(browser, "details.advanced > summary").click()
+        open_advanced(browser)
         type_into(browser, "root_limit", "3")
         run_and_wait(browser)
         assert shown(browser, ".results .count").text == "3 rows"
@@ -251,15 +268,29 @@ def test_a_person_configures_writes_queries_and_charts_through_the_page(browser,
         snap(browser, "6-saved-query-after-restart", ".results")
 
 
-def test_api_errors_show_status_code_and_message(browser, sandbox_with_bucket, tmp_path) -> None:
+def test_a_long_write_shows_progress_and_api_errors_show_status_code_and_message(
+        browser, sandbox_with_bucket, tmp_path) -> None:
     with start(build_app(tmp_path / "host.sqlite3")) as running:
         open_page(browser, running)
         add_influx_source(browser, sandbox_with_bucket, "local", TOKEN)
         shown(browser, "#nav-queries").click()
         choose_operation(browser, "write_data")
+        paste_into(browser, "root_data", "\n".join(f"m,k=v f={i} {i + 1}" for i in range(1500)))
+        open_advanced(browser)
+        type_into(browser, "root_batch_size", "1")
+        shown(browser, "#run").click()
+        # Watched while the write runs: the bar counts the records sent of all.
+        bar = WebDriverWait(browser, 60, poll_frequency=0.02).until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, ".progress")))
+        assert "of 1500 records sent" in bar.text
+        snap(browser, "7-write-progress", ".progress")
+        wait(browser, lambda d: "HTTP 204" in d.find_element(By.CSS_SELECTOR, ".results").text, 120)
+        assert not browser.find_elements(By.CSS_SELECTOR, ".progress")
+
+        type_into(browser, "root_batch_size", "5000")
         type_into(browser, "root_data", "not line protocol")
         run_and_wait(browser)
         error = shown(browser, ".results .error")
         assert "HTTP 502" in error.text and "upstream_error" in error.text
         assert "server answered HTTP 400 [invalid]" in error.find_element(By.CSS_SELECTOR, ".upstream").text
-        snap(browser, "7-api-error", ".results")
+        snap(browser, "8-api-error", ".results")

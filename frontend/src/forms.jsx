@@ -46,12 +46,14 @@ export function extraErrorsOf(byField) {
 }
 
 // The fields a manifest marks advanced go in a collapsed section after the others (the
-// uiSchema already orders them last); it opens when one of them has a value or an error.
-function ObjectFieldTemplate({ properties, description, uiSchema, formData, errorSchema, idSchema }) {
+// uiSchema already orders them last); it opens when one of them has a value of its own (not
+// its default) or an error.
+function ObjectFieldTemplate({ properties, description, uiSchema, formData, errorSchema, idSchema, schema }) {
   const advanced = (name) => uiSchema?.[name]?.['ui:options']?.advanced === true;
   const plain = properties.filter((p) => !advanced(p.name));
   const more = properties.filter((p) => advanced(p.name));
-  const open = more.some((p) => (formData?.[p.name] ?? '') !== '' || errorSchema?.[p.name]);
+  const given = (name) => (formData?.[name] ?? '') !== '' && formData?.[name] !== schema?.properties?.[name]?.default;
+  const open = more.some((p) => given(p.name) || errorSchema?.[p.name]);
   return (
     <fieldset id={idSchema?.$id}>
       {description && <p className="field-description">{description}</p>}

@@ -38,7 +38,8 @@ function StepList({ report }) {
 }
 
 function SourceEditor({ types, editing, onSaved, onCancel }) {
-  const [typeId, setTypeId] = useState(editing?.type || types[0]?.id || '');
+  const [chosen, setTypeId] = useState(editing?.type || '');
+  const typeId = chosen || types[0]?.id || ''; // the types may arrive after the editor opened
   const [name, setName] = useState(editing?.name || '');
   const [values, setValues] = useState(editing?.values || {});
   const [error, setError] = useState(null);

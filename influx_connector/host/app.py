@@ -237,7 +237,7 @@ class App:
     def get_source(self, call: Call, id: str) -> Answer:
         return json_answer(self.store.source(id).public())
 
-    def _split(self, type_id: str, values: Mapping[str, Any],
+    def split_values(self, type_id: str, values: Mapping[str, Any],
                kept: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Plain and secret values, checked as a connection would take them. A secret left out
         (or empty) keeps its saved value: the page never has it to send back."""
@@ -253,14 +253,14 @@ class App:
         body = call.json()
         name, type_id = _text(body, "name"), _text(body, "type")
         assert name is not None and type_id is not None
-        plain, secrets = self._split(type_id, _mapping(body, "values"), {})
+        plain, secrets = self.split_values(type_id, _mapping(body, "values"), {})
         return json_answer(self.store.add_source(name, type_id, plain, secrets).public(), 201)
 
     def update_source(self, call: Call, id: str) -> Answer:
         body = call.json()
         saved = self.store.source(id)
         name = _text(body, "name", required=False) or saved.name
-        plain, secrets = self._split(saved.type, _mapping(body, "values"), saved.secrets)
+        plain, secrets = self.split_values(saved.type, _mapping(body, "values"), saved.secrets)
         updated = self.store.update_source(id, name, plain, secrets)
         self.catalog.forget(id)
         return json_answer(updated.public())

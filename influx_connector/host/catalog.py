@@ -98,11 +98,17 @@ class Catalog:
             return cached[2]
         conn = Connection(ds, saved.values(), self.host)
         with self._lock:
-            old = self._connections.get(saved.id)
-            self._connections[saved.id] = (saved.revision, ds, conn)
-        if old is not None and old[2] is not conn:
-            old[2].close()
-        return conn
+            current = self._connections.get(saved.id)
+            if current is not None and current[0] == saved.revision and current[1] is ds:
+                winner = current[2]  # another thread opened it meanwhile: ours was never used
+            else:
+                # A connection of an older revision is dropped, not closed: a call may still be
+                # using it, and its pool closes its sockets when it is collected.
+                winner = conn
+                self._connections[saved.id] = (saved.revision, ds, conn)
+        if winner is not conn:
+            conn.close()
+        return winner
 
     def cached_connection(self, store: Store, source_id: str, operation: str | None = None) -> Connection:
         """The open connection for a saved data source, reading only its revision when it is
@@ -117,10 +123,10 @@ class Catalog:
         return self.connection(store.source(source_id), operation)
 
     def forget(self, source_id: str) -> None:
+        """Drop the open connection of a changed or deleted data source (not closed: a call may
+        still be using it)."""
         with self._lock:
-            old = self._connections.pop(source_id, None)
-        if old is not None:
-            old[2].close()
+            self._connections.pop(source_id, None)
 
     def close(self) -> None:
         with self._lock:

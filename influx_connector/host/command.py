@@ -112,9 +112,9 @@ def _start_demo_servers(app: Any, stack: ExitStack) -> None:
         name = f"{ds.title} sandbox"
         existing = [s for s in app.store.sources() if s.name == name]
         if existing:
-            app.store.update_source(existing[0].id, name, *app._split(ds.id, values, {}))
+            app.store.update_source(existing[0].id, name, *app.split_values(ds.id, values, {}))
         else:
-            app.store.add_source(name, ds.id, *app._split(ds.id, values, {}))
+            app.store.add_source(name, ds.id, *app.split_values(ds.id, values, {}))
         print(f"Saved the data source '{name}' for it", flush=True)
 
 
