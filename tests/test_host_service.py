@@ -21,7 +21,7 @@ from influx_connector.host.openapi import document
 from influx_connector.host.security import COOKIE
 from influx_connector.sandbox import Sandbox
 
-from .conftest import BUCKET, ORG
+from .conftest import BUCKET
 from .helpers import TOKEN
 from .hostkit import Client, ndjson
 from .test_extension import PING as PING_OPERATION
