@@ -273,6 +273,14 @@ def test_a_long_write_shows_progress_and_api_errors_show_status_code_and_message
     with start(build_app(tmp_path / "host.sqlite3")) as running:
         open_page(browser, running)
         add_influx_source(browser, sandbox_with_bucket, "local", TOKEN)
+        # The service's own field errors (by_field) show under their field: a name already taken.
+        shown(browser, "#add-source").click()
+        type_into(browser, "source-name", "local")
+        type_into(browser, "root_token", TOKEN)
+        type_into(browser, "root_host", "127.0.0.1")
+        shown(browser, "#save-source").click()
+        assert "already saved" in shown(browser, "#source-name ~ .field-error, .field-error").text
+        browser.find_element(By.XPATH, "//button[.='Cancel']").click()
         shown(browser, "#nav-queries").click()
         choose_operation(browser, "write_data")
         paste_into(browser, "root_data", "\n".join(f"m,k=v f={i} {i + 1}" for i in range(1500)))
