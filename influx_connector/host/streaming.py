@@ -4,11 +4,13 @@ A row stream is one JSON object a line, ``{"row": {...}}``, and always ends with
 says how it ended: ``{"end": {"rows": N, "truncated": false}}``, or ``{"error": {...}}`` when the
 data source failed midway. A client that reads no final record knows the answer was cut off.
 
-Rows are encoded in chunks of lines, so the WSGI server writes a few large blocks rather than
-one per row, and memory stays bounded by the chunk, whatever the size of the answer.
+Rows are encoded in batches, so the WSGI server writes a few large blocks rather than one per
+row, and memory stays bounded by the batch, whatever the size of the answer.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import logging
 import queue
@@ -21,8 +23,8 @@ from .problems import describe
 log = logging.getLogger(__name__)
 
 NDJSON = "application/x-ndjson"
-#: Bytes gathered before a chunk is handed to the server.
-CHUNK = 256 * 1024
+#: Rows encoded and handed to the server at a time.
+BATCH = 1000
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -32,27 +34,30 @@ def _line(record: Mapping[str, Any], redactor: Redactor | None = None) -> bytes:
     return ((redactor.mask(text) if redactor is not None else text) + "\n").encode()
 
 
-def _row_encoder() -> Callable[[Any], bytes]:
-    """One row as its NDJSON line: with orjson when it is installed (the serve extra brings it;
-    encoding is most of a stream's cost), else the standard library's encoder. Both write a
+def _rows_encoder() -> Callable[[list[Any]], bytes]:
+    """Rows as their NDJSON lines, a batch at a time: with orjson when it is installed (the
+    serve extra brings it; encoding is most of a stream's own cost, and a batch is encoded
+    without a Python call per row), else with the standard library's encoder. Both write a
     value JSON has no word for (NaN, infinity) as null, and anything else unknown as its text."""
     try:
         import orjson
     except ImportError:
         strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False).encode
 
-        def plain(row: Any) -> bytes:
+        def one(row: Any) -> str:
             try:
-                text = strict(row)
+                return strict(row)
             except ValueError:  # NaN or infinity: null, as orjson writes them
-                text = _encode(_finite(row))
-            return ('{"row":' + text + "}\n").encode()
+                return _encode(_finite(row))
+
+        def plain(batch: list[Any]) -> bytes:
+            return ('{"row":' + '}\n{"row":'.join(map(one, batch)) + "}\n").encode()
 
         return plain
-    dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+    dumps = functools.partial(orjson.dumps, default=str, option=orjson.OPT_NON_STR_KEYS)
 
-    def fast(row: Any) -> bytes:
-        return b'{"row":' + dumps(row, default=str, option=option) + b"}\n"
+    def fast(batch: list[Any]) -> bytes:
+        return b'{"row":' + b'}\n{"row":'.join(map(dumps, batch)) + b"}\n"
 
     return fast
 
@@ -68,31 +73,37 @@ def _finite(value: Any) -> Any:
 
 
 def rows_ndjson(rows: Any, redactor: Redactor) -> Iterator[bytes]:
-    """The rows of ``rows`` (an iterator with ``truncated`` and ``close``) as NDJSON chunks."""
-    encode = _row_encoder()
+    """The rows of ``rows`` (an iterator with ``truncated`` and ``close``) as NDJSON chunks of
+    ``BATCH`` rows; the rows read before a failure midway are sent, then the error record."""
+    encode = _rows_encoder()
     mask = redactor.mask if redactor.secrets else None
     count = 0
-    parts: list[bytes] = []
-    size = 0
+    failure: Exception | None = None
+    source = iter(rows)
     try:
-        for row in rows:
-            line = encode(row)
-            parts.append(line)
-            size += len(line)
-            count += 1
-            if size >= CHUNK:
-                yield _masked(b"".join(parts), mask)
-                parts, size = [], 0
-        parts.append(_line({"end": {"rows": count, "truncated": bool(getattr(rows, "truncated", False))}}))
-    except Exception as exc:  # the status line is sent already: the error goes in the stream
-        if not _is_expected(exc):
-            log.exception("a row stream failed")
-        parts.append(_line({"error": describe(exc), "rows": count}))
+        while failure is None:
+            batch: list[Any] = []
+            try:
+                # list.extend keeps what it took before the iterator raised.
+                batch.extend(itertools.islice(source, BATCH))
+            except Exception as exc:  # the status line is sent already: the error goes in the stream
+                failure = exc
+            if batch:
+                count += len(batch)
+                yield _masked(encode(batch), mask)
+            if len(batch) < BATCH:
+                break
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    yield _masked(b"".join(parts), mask)
+    if failure is None:
+        ending: dict[str, Any] = {"end": {"rows": count, "truncated": bool(getattr(rows, "truncated", False))}}
+    else:
+        if not _is_expected(failure):
+            log.error("a row stream failed", exc_info=failure)
+        ending = {"error": describe(failure), "rows": count}
+    yield _masked(_line(ending), mask)
 
 
 def _masked(chunk: bytes, mask: Callable[[str], str] | None) -> bytes:
