@@ -172,6 +172,77 @@ class ServiceProcess:
 
 
 def _read_ndjson(session: Any, url: str, body: dict[str, Any]) -> int:
+    """Read the whole NDJSON answer with the standard library's client (the lightest reader, so
+    the figure is the service's); returns the row count its last record gives, checked against
+    the lines read."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    client = http.client.HTTPConnection(host, int(port), timeout=600)
+    lines = 0
+    tail = b""
+    try:
+        client.request("POST", "/api/stream", json.dumps(body),
+                       {"Content-Type": "application/json", "Authorization": session.headers["Authorization"]})
+        answer = client.getresponse()
+        if answer.status != 200:
+            raise AssertionError(f"HTTP {answer.status}: {answer.read(300)!r}")
+        while chunk := answer.read1(1 << 20):
+            lines += chunk.count(b"\n")
+            tail = (tail + chunk)[-4096:]
+    finally:
+        client.close()
+    last = json.loads(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+    if "end" not in last or last["end"]["rows"] != lines - 1:
+        raise AssertionError(f"the stream ended with {last!r} after {lines} lines")
+    return int(last["end"]["rows"])
+
+
+class ServiceProcess:
+    """``influx-connector serve`` in a child process (in memory), with a keyed session."""
+
+    def __enter__(self) -> "ServiceProcess":
+        import subprocess
+
+        import requests
+
+        self.process = subprocess.Popen([sys.executable, "-m", "influx_connector", "serve", "--port", "0",
+                                         "--db", ":memory:"], stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if "?key=" in line:
+                self.url, key = line.strip().split("/?key=")
+                break
+        else:
+            raise RuntimeError("influx-connector serve did not start")
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers["Authorization"] = f"Bearer {key}"
+        return self
+
+    def save(self, values: dict[str, Any]) -> str:
+        saved = self.session.post(self.url + "/api/data-sources", json={"name": "bench", "type": "influxdb",
+                                                                          "values": values}, timeout=60)
+        saved.raise_for_status()
+        return str(saved.json()["id"])
+
+    def rss_kib(self, field: str) -> int:
+        with open(f"/proc/{self.process.pid}/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise KeyError(field)
+
+    def reset_peak(self) -> None:
+        with open(f"/proc/{self.process.pid}/clear_refs", "w") as handle:
+            handle.write("5")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _read_ndjson(session: Any, url: str, body: dict[str, Any]) -> int:
     """Read the whole NDJSON answer; returns the row count its last record gives (checked
     against the lines read)."""
     import json
