@@ -335,3 +335,31 @@ def test_serve_names_a_port_in_use_and_what_to_do(capsys, tmp_path) -> None:
         code = main(["serve", "--port", str(port), "--db", str(tmp_path / "h.sqlite3")])
     out, err = capsys.readouterr()
     assert code == 2 and f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err
+
+
+def test_concurrent_clients_each_get_their_own_answer(service, sandbox) -> None:
+    import threading
+
+    client, running = service
+    sid = client.save_source("local", "influxdb", influx_values(sandbox))["id"]
+    for index in range(8):
+        made = client.post("/api/run", {"data_source": sid, "operation": "create_bucket",
+                                        "params": {"name": f"client-{index}"}})
+        assert made.status_code == 200, made.text
+    wrong: list[str] = []
+
+    def ask(index: int) -> None:
+        own = Client(running.url, running.key)
+        for _ in range(15):
+            answer = own.post("/api/run", {"data_source": sid, "operation": "list_buckets",
+                                           "params": {"name": f"client-{index}"}})
+            names = [b["name"] for b in answer.json()["data"]["buckets"]] if answer.ok else answer.text
+            if names != [f"client-{index}"]:
+                wrong.append(f"client-{index} got {names}")
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
