@@ -302,3 +302,10 @@ def test_a_long_write_shows_progress_and_api_errors_show_status_code_and_message
         assert "HTTP 502" in error.text and "upstream_error" in error.text
         assert "server answered HTTP 400 [invalid]" in error.find_element(By.CSS_SELECTOR, ".upstream").text
         snap(browser, "8-api-error", ".results")
+
+        # Deleting a data source asks first, then it is gone from the page and the service.
+        shown(browser, "#nav-sources").click()
+        shown(browser, '[data-source="local"] button.delete').click()
+        wait(browser, ec.alert_is_present()).accept()
+        wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-source="local"]'))
+        assert running.app.store.sources() == []
