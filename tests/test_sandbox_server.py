@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from influx_connector.sandbox import RecordedRequest, RecordedResponse, Sandbox
-from influx_connector.sandbox.server import FLUX_MODULE, parse_rfc3339_ns
+from influx_connector.sandbox.server.endpoints.query import FLUX_MODULE
+from influx_connector.sandbox.server.parsing import parse_rfc3339_ns
 
 from .conftest import assert_contract_kept
 

@@ -1,0 +1,1 @@
+"""The endpoint handlers, one concern a module; ``routes`` maps paths and methods to them."""
