@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from influx_connector.influxdb import encode_line_protocol  # noqa: E402
-from influx_connector.influxdb.line_protocol import encode_data, encode_points  # noqa: E402
+from influx_connector.influxdb.line_protocol_encoder import encode_data, encode_points  # noqa: E402
 
 PEER = "influxdb-client==1.50.0"
 START_NS = 1_700_000_000_000_000_000
@@ -102,7 +102,7 @@ def peer_writer() -> Callable[[list[dict[str, Any]]], bytes]:
 def parse_line(line: str) -> tuple[Any, ...]:
     """A point as the server reads it, with the sandbox's parser (the package's model of
     InfluxDB's): measurement, sorted tags, typed fields and time."""
-    from influx_connector.sandbox.lineproto import parse_point
+    from influx_connector.sandbox.line_protocol_parser import parse_point
 
     point = parse_point(line, multiplier=1, default_time_ns=0)
     return point.measurement, point.tags, point.fields, point.time

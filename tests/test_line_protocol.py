@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from influx_connector.errors import ValidationError
-from influx_connector.influxdb import line_protocol as lp
-from influx_connector.influxdb.line_protocol import Unsigned, encode_data, encode_records
+from influx_connector.influxdb.line_protocol_encoder import compiled as lp
+from influx_connector.influxdb.line_protocol_encoder import Unsigned, encode_data, encode_records
 
 UTC = timezone.utc
 

@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from influx_connector.errors import ValidationError
-from influx_connector.influxdb import line_protocol as lp
-from influx_connector.influxdb.line_protocol import Unsigned, encode_data, encode_points, encode_records
-from influx_connector.influxdb.lines import point_ends
+from influx_connector.influxdb.line_protocol_encoder import compiled as lp
+from influx_connector.influxdb.line_protocol_encoder import Unsigned, encode_data, encode_points, encode_records
+from influx_connector.influxdb.line_protocol_encoder.body import _utf8
+from influx_connector.influxdb.line_protocol_splitter import point_ends
 
 from .influxd import InfluxD, influxd  # noqa: F401 - the session's InfluxDB 1.6 fixture
 from .test_line_protocol import parse_line
@@ -64,7 +65,7 @@ def reference_data(data: list[Any], precision: str = "ns", field: str = "data") 
     """What encode_data gives when every record goes through _encode_record."""
     unit = lp._PRECISION_NS[precision]
     lines = [REFERENCE(record, index, unit, field) for index, record in enumerate(data)]
-    return lp._utf8("\n".join(lines), lines, field, records=True), len(lines)
+    return _utf8("\n".join(lines), lines, field, records=True), len(lines)
 
 
 def outcome(encode: Any, *args: Any, **options: Any) -> Any:

@@ -15,7 +15,7 @@ import pytest
 
 from influx_connector.connection import Connection
 from influx_connector.errors import APIError, ValidationError
-from influx_connector.influxdb.line_protocol import Unsigned
+from influx_connector.influxdb.line_protocol_encoder import Unsigned
 
 from .influxd import InfluxD, answer_problems, influxd, quote_ident  # noqa: F401
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from influx_connector.batch import BatchPlan, RecordBytes, split_ends
-from influx_connector.influxdb.lines import point_ends
+from influx_connector.influxdb.line_protocol_splitter import point_ends
 from influx_connector.retry import Attempts, RetryPolicy, retry_after_seconds
 
 NOW = 1_800_000_000.0

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from influx_connector.connection import Connection
 from influx_connector.errors import ValidationError
-from influx_connector.influxdb.line_protocol import encode_records
+from influx_connector.influxdb.line_protocol_encoder import encode_records
 from influx_connector.sandbox import Sandbox
 
 from .influxd import InfluxD, influxd, quote_ident  # noqa: F401

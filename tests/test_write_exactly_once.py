@@ -16,8 +16,8 @@ import pytest
 from influx_connector import api
 from influx_connector.errors import APIError, ConnectorError, NetworkError
 from influx_connector.influxdb import remaining
-from influx_connector.influxdb.line_protocol import encode_points
-from influx_connector.influxdb.lines import lacks_time
+from influx_connector.influxdb.line_protocol_encoder import encode_points
+from influx_connector.influxdb.line_protocol_splitter import lacks_time
 from influx_connector.sandbox import Sandbox
 
 from .faults import Fault, FaultProxy, proxy  # noqa: F401

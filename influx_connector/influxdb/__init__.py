@@ -105,7 +105,7 @@ def decode_influxql(response: Any, shape: str = "rows") -> Any:
 
 
 def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
-    from .line_protocol import encode_points
+    from .line_protocol_encoder import encode_points
 
     # Point ends let a large write go in batches without cutting a string that holds a newline;
     # for records they come from the encoded lines, text is scanned for them.
@@ -122,7 +122,7 @@ def remaining(data: Any, error: Any) -> Any:
     time that batch gave them (``failed_batch["time_given"]``): sent again, they replace what
     the server may hold instead of landing a second time. Records are copied, never changed.
     """
-    from .line_protocol import encode_points
+    from .line_protocol_encoder import encode_points
 
     details = getattr(error, "details", error)
     start = details["resume_from"]

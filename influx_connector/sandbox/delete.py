@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from influx_connector.sandbox.influxql.lexer import KEYWORDS
-from influx_connector.sandbox.lineproto import MAX_TIME_NS, MIN_TIME_NS
+from influx_connector.sandbox.line_protocol_parser import MAX_TIME_NS, MIN_TIME_NS
 from influx_connector.sandbox.store import Bucket
 
 JSON_PREFIX = "invalid request; error parsing request json: "

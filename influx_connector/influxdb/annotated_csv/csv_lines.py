@@ -8,7 +8,6 @@ from typing import Any, Iterable, Iterator
 from influx_connector.errors import DecodeError
 from influx_connector.influxdb.csv_records import RECORD_LIMIT, too_large
 
-
 # An InfluxDB string field can be larger than csv.field_size_limit()'s 128 KiB (the storage
 # engine accepts up to 1 MiB): cells are read by csv_records.Records, which allows CELL_LIMIT
 # (64 Mi characters) on every path without touching the process-wide csv setting, and a line or

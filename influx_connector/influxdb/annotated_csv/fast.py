@@ -30,7 +30,6 @@ from influx_connector.influxdb.annotated_csv.values import (
 )
 from influx_connector.influxdb.csv_records import CELL_LIMIT, RECORD_LIMIT, Records, too_large
 
-
 # The reference path (``reference``) turns every record into a list of cells with csv.reader, then every
 # cell into a value, one at a time. Most of an answer is long runs of data lines without a
 # single quote. For those the fast path works on a whole span of text at once:

@@ -5,7 +5,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from influx_connector.sandbox import lineproto
+from influx_connector.sandbox import line_protocol_parser
 from influx_connector.sandbox.server import lookup
 from influx_connector.sandbox.server.messages import Reply, Request, invalid, not_found, too_large, unprocessable
 from influx_connector.sandbox.server.parsing import gunzip
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 def write(sandbox: Sandbox, req: Request) -> Reply:
     precision = req.param("precision") or "ns"
-    if precision not in lineproto.PRECISION_NS:
+    if precision not in line_protocol_parser.PRECISION_NS:
         raise invalid("invalid precision; valid precision units are ns, us, ms, and s")
     bucket_ref = req.param("bucket")
     if bucket_ref is None:
@@ -44,7 +44,7 @@ def _write_body(sandbox: Sandbox, req: Request) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _store_points(sandbox: Sandbox, bucket: Bucket, points: list[lineproto.ParsedPoint], now_ns: int) -> tuple[int, str]:
+def _store_points(sandbox: Sandbox, bucket: Bucket, points: list[line_protocol_parser.ParsedPoint], now_ns: int) -> tuple[int, str]:
     """Write what the bucket accepts; return how many points were dropped and the last reason.
 
     Like the storage engine, a point is dropped whole when one of its fields has a type other
@@ -79,7 +79,7 @@ def write_points(sandbox: Sandbox, req: Request, bucket: Bucket, v1: bool = Fals
     """
     text = _write_body(sandbox, req)
     now_ns = time.time_ns()
-    points, errors = lineproto.parse_points(text, default_time_ns=now_ns, **units)
+    points, errors = line_protocol_parser.parse_points(text, default_time_ns=now_ns, **units)
     if errors and not (v1 and points):
         raise invalid("\n".join(errors))
     if not points:
@@ -92,7 +92,7 @@ def write_points(sandbox: Sandbox, req: Request, bucket: Bucket, v1: bool = Fals
     return Reply(204)
 
 
-def _retention_problem(point: lineproto.ParsedPoint, oldest_ns: int | None) -> str | None:
+def _retention_problem(point: line_protocol_parser.ParsedPoint, oldest_ns: int | None) -> str | None:
     if oldest_ns is not None and point.time < oldest_ns:
         return "points beyond retention policy"
     return None
@@ -102,7 +102,7 @@ def _retention_problem(point: lineproto.ParsedPoint, oldest_ns: int | None) -> s
 _LP_TYPE_NAMES = {"double": "float", "long": "integer", "unsignedLong": "unsigned", "boolean": "boolean", "string": "string"}
 
 
-def _type_conflict(point: lineproto.ParsedPoint, known: dict[tuple[str, str], str]) -> str | None:
+def _type_conflict(point: line_protocol_parser.ParsedPoint, known: dict[tuple[str, str], str]) -> str | None:
     for key, (ftype, _value) in point.fields.items():
         existing = known.get((point.measurement, key))
         if existing is not None and existing != ftype:

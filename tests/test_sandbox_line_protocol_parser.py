@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from influx_connector.sandbox.lineproto import (
+from influx_connector.sandbox.line_protocol_parser import (
     MAX_KEY_BYTES,
     parse_lines,
     parse_points,
