@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for index in range(args.runs):
             runs = [lambda: ours.append(wall(ours_argv)), lambda: base.append(wall(BASELINE)),
-                    lambda: first.append(first_run(ours_argv, scratch, index))]
+                    lambda: first.append(first_run(ours_argv, scratch, index))]  # noqa: B023 - run at once
             for run in runs[index % 3:] + runs[:index % 3]:
                 run()
     report("5", "cold start: `influx-connector operations` vs bare import", median(ours) * 1000, median(base) * 1000,

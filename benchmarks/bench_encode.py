@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import ROOT, interleave, median, print_profile, report
 
@@ -61,7 +61,8 @@ def make_records(count: int, seed: int = 5) -> list[dict[str, Any]]:
                                "cores": rnd.choice((2, 4, 8, 16))}, "time": time})
         elif kind == 1:
             append({"measurement": "mem", "tags": {"host": host},
-                    "fields": {"used": rnd.randrange(2**34), "free_percent": rnd.random(), "swapping": rnd.random() < 0.1},
+                    "fields": {"used": rnd.randrange(2**34), "free_percent": rnd.random(),
+                               "swapping": rnd.random() < 0.1},
                     "time": time})
         elif kind == 2:
             append({"measurement": "disk", "tags": {"host": host, "device": devices[rnd.randrange(4)],
@@ -163,10 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     rate = {name: count / median(values) for name, values in times.items()}
     theirs = rate["influxdb-client"]
     size = f"{count // 1_000_000}M" if count % 1_000_000 == 0 else f"{count:,}"
-    report("2", f"records -> line protocol, {size} points (encode_data)", rate["encode_data"], theirs, "points/s", ">=4x")
+    report("2", f"records -> line protocol, {size} points (encode_data)", rate["encode_data"], theirs, "points/s",
+           ">=4x")
     # Informative: the body with where each point ends, which a batched write needs.
     report("2", "  + point ends: encode_points", rate["encode_points"], theirs, "points/s", "")
-    report("2", "  + point ends: encode_line_protocol (the plugin's)", rate["encode_line_protocol"], theirs, "points/s", "")
+    report("2", "  + point ends: encode_line_protocol (the plugin's)", rate["encode_line_protocol"], theirs,
+           "points/s", "")
     if args.profile:
         profile(records)
     return 0

@@ -18,7 +18,8 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import ROOT, MiB, interleave, median, report
 

@@ -29,7 +29,8 @@ import datetime as dt
 import io
 import random
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common import ROOT, LoopbackServer, interleave, median, print_profile, report, rss_growth
 
@@ -51,11 +52,12 @@ def make_answer(rows: int = 1_000_000, tables: int = 100, seed: int = 5) -> byte
     """An annotated CSV answer in InfluxDB's dialect (CRLF, one block, ``tables`` tables)."""
     rnd = random.Random(seed)
     per_table = max(1, rows // tables)
-    base = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
     # Go's RFC3339Nano: fractional digits with trailing zeros trimmed, none when zero.
     stamps = []
     for index in range(per_table):
-        nanos = index * 8_640_000_000 + rnd.randrange(1000) * 1_000_000 + rnd.choice((0, 0, 0, rnd.randrange(1_000_000)))
+        nanos = (index * 8_640_000_000 + rnd.randrange(1000) * 1_000_000
+                 + rnd.choice((0, 0, 0, rnd.randrange(1_000_000))))
         seconds, fraction = divmod(nanos, 1_000_000_000)
         text = (base + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
         if fraction:
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                       "peer": rss_growth("bench_query:mem_peer_stream", url, args.gzip),
                       "csv": rss_growth("bench_query:mem_csv", url)}
             report("1", f"streamed rows, {label}: memory growth", growth["connector"], growth["peer"], "MiB", "<20")
-            report("1", f"  (csv module alone: memory growth)", growth["csv"], None, "MiB", "")
+            report("1", "  (csv module alone: memory growth)", growth["csv"], None, "MiB", "")
 
         rows_out: dict[str, Any] = {}
 

@@ -50,16 +50,16 @@ from __future__ import annotations
 import gc
 import gzip
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -282,7 +282,7 @@ class LoopbackServer:
         self.fast_url = ""
         self._dir: tempfile.TemporaryDirectory[str] | None = None
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         self._dir = tempfile.TemporaryDirectory(prefix="influx-bench-")
         folder = Path(self._dir.name)
         config: dict[str, Any] = {"chunk_size": self.chunk_size, "gzip_query": self.gzip_query, "payloads": {}}
@@ -293,7 +293,8 @@ class LoopbackServer:
         (folder / "buckets.json").write_text(json.dumps(self.buckets_json))
         config["buckets"] = str(folder / "buckets.json")
         (folder / "config.json").write_text(json.dumps(config))
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", str(folder / "config.json")],
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve",
+                                         str(folder / "config.json")],
                                         stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()

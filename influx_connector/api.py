@@ -11,8 +11,9 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import cache
 from .demo_spec import demo_file
@@ -189,7 +190,7 @@ def _left_out(host: PluginHost) -> str:
 
 
 def connect(values: Mapping[str, Any], source: str | Path | None = None,
-            extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> "Connection":
+            extra_operation_dirs: Iterable[str | Path] = (), host: PluginHost | None = None) -> Connection:
     """A connection with validated values (raises ValidationError naming each bad field)."""
     from .connection import Connection
 
@@ -249,5 +250,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Connection", "Connector", "DataSource", "Result", "TestReport", "connect", "default_source", "failure_envelope",
-           "installed", "list_datasources", "load", "run_saved", "saved_query", "source_file"]
+__all__ = ["Connection", "Connector", "DataSource", "Result", "TestReport", "connect", "default_source",
+           "failure_envelope", "installed", "list_datasources", "load", "run_saved", "saved_query", "source_file"]

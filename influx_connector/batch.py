@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import gzip
 from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 
 class RecordBytes(bytes):
@@ -45,7 +46,7 @@ class RecordBytes(bytes):
 
     def __new__(cls, data: bytes, ends: Sequence[int], *, unfinished: Sequence[int] = (),
                 finish: Callable[[], bytes] | None = None, facts: Callable[[bytes], Mapping[str, Any]] | None = None,
-                origin: Callable[[int], int] | None = None) -> "RecordBytes":
+                origin: Callable[[int], int] | None = None) -> RecordBytes:
         obj = super().__new__(cls, data)
         obj.ends = ends
         obj.unfinished = unfinished if finish is not None else ()
@@ -84,7 +85,7 @@ class Batch:
     def size(self) -> int:
         return self.end - self.first
 
-    def halves(self) -> tuple["Batch", "Batch"]:
+    def halves(self) -> tuple[Batch, Batch]:
         """The two halves of a batch too large for the server; both keep the batch's suffix."""
         middle = (self.first + self.end) // 2
         return replace(self, end=middle), replace(self, first=middle)
@@ -107,7 +108,7 @@ class BatchPlan:
 
     @classmethod
     def of(cls, raw: bytes, size: int, separator: str = "\n", split_on: Sequence[int] = (),
-           gzip_above: int | None = None) -> "BatchPlan":
+           gzip_above: int | None = None) -> BatchPlan:
         sep = separator.encode("utf-8")
         ends = getattr(raw, "ends", None)
         if ends is None:

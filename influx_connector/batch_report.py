@@ -26,7 +26,8 @@ error's details). When a batch fails otherwise, the write stops and the error sa
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field as default
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 from .batch import Batch, BatchPlan
@@ -165,8 +166,8 @@ class BatchReport:
         else:
             parts.append(f"the batch of {span} was refused")
         if batch.end < self.plan.records:
-            parts.append(f"{_span(batch.end, self.plan.records)} {'was' if self.plan.records - batch.end == 1 else 'were'}"
-                         " not sent")
+            verb = "was" if self.plan.records - batch.end == 1 else "were"
+            parts.append(f"{_span(batch.end, self.plan.records)} {verb} not sent")
         parts.append(f"resume with {self.field}[{self.plan.position(batch.first)}:]")
         return "; ".join(parts)
 

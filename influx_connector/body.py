@@ -183,7 +183,7 @@ class _Inflate:
         self._members = 0  # gzip members decoded whole
 
     @classmethod
-    def of(cls, header: str | None, subject: str) -> "_Inflate | None":
+    def of(cls, header: str | None, subject: str) -> _Inflate | None:
         codings = [c.strip().lower() for c in (header or "").split(",")]
         codings = [c for c in codings if c and c != "identity"]
         if not codings:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import DecodeError
 from .hookspecs import hookimpl
@@ -30,10 +31,10 @@ def decode_text(response: Any) -> str:
         try:
             # The server names the charset; some names Python knows are not text encodings
             # ('rot13', 'base64') or refuse to replace what they cannot decode ('idna').
-            return content.decode(name, "replace")  # type: ignore[no-any-return]
+            return content.decode(name, "replace")
         except (LookupError, UnicodeError, ValueError):
             pass
-    return content.decode("utf-8", "replace")  # type: ignore[no-any-return]
+    return content.decode("utf-8", "replace")
 
 
 def decode_empty(response: Any, data: Any = None) -> Any:

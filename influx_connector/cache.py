@@ -27,9 +27,10 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def folder() -> Path | None:
 # --- keys ------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def engine_digest(package: Path = _PACKAGE) -> str:
     """A digest of the engine's modules and the authoring schemas: editing either is a new key."""
     from . import __version__, resources

@@ -7,7 +7,8 @@ environment variable, so an ``INFLUX_TOKEN`` meant for another data source never
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ManifestProblem
 from .model import CliFlag, CommandLineSpec
@@ -97,7 +98,7 @@ def check_command_line(doc: Located, fields: Mapping[str, Mapping[str, Any]], pr
 
 def _check_switch(doc: Located, ptr: str, spec: Mapping[str, Any], value: Any, problems: list[ManifestProblem]) -> None:
     types = field_types(spec) if isinstance(spec, Mapping) else []
-    kinds = {"boolean": bool, "string": str, "integer": int, "number": (int, float)}
+    kinds: dict[str, type | tuple[type, ...]] = {"boolean": bool, "string": str, "integer": int, "number": (int, float)}
     if types and not any(isinstance(value, kinds.get(t, ())) for t in types):
         problems.append(doc.problem(ptr, f"{value!r} is not a value of the field's type ({' or '.join(types)})"))
 

@@ -26,7 +26,7 @@ from .errors import TimeoutError
 log = logging.getLogger(__name__)
 
 #: The deadline of the call this thread is sending for (set by the transport around a send).
-current: contextvars.ContextVar["Deadline | None"] = contextvars.ContextVar("influx_connector_deadline",
+current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("influx_connector_deadline",
                                                                             default=None)
 
 
@@ -90,7 +90,7 @@ class Deadline:
 
 
 _lock = threading.Lock()
-_owners: "weakref.WeakKeyDictionary[Any, Deadline]" = weakref.WeakKeyDictionary()
+_owners: weakref.WeakKeyDictionary[Any, Deadline] = weakref.WeakKeyDictionary()
 
 
 class _Watchdog:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from .errors import ManifestProblem
 from .model import Demo, DemoStep, Operation, frozen
@@ -61,7 +62,7 @@ def check_demo(doc: Located, operations: Mapping[str, Operation], declared_ids: 
                 problems.append(doc.problem(f"{here}/params", "the connection test takes no parameters"))
             names = {n for p in op.params for n in (p.name, *p.aliases)} if op is not None else None
             for name, value in params.items():
-                if names is not None and name not in names:
+                if op is not None and names is not None and name not in names:
                     problems.append(doc.problem(f"{here}/params/{name}", f"'{name}' is not a parameter of '{op.id}'",
                                                 did_you_mean(str(name), names).strip(" ()") or None, at_key=True))
                 _check_value(doc, f"{here}/params/{name}", value, known, problems)

@@ -19,13 +19,13 @@ class ConnectorError(Exception):
     #: How many times the request was tried before this error was given up on.
     attempts = 1
 
-    def redact(self, redactor: Any) -> "ConnectorError":
+    def redact(self, redactor: Any) -> ConnectorError:
         """Mask the connection's secrets in this error (for errors raised by plugins' codecs,
         which do not know them); returns the error itself."""
         self.args = tuple(redactor.mask(arg) if isinstance(arg, str) else arg for arg in self.args)
         return self
 
-    def gave_up(self, attempts: int, how: str) -> "ConnectorError":
+    def gave_up(self, attempts: int, how: str) -> ConnectorError:
         """Record that this is the outcome of several tries, and say so in the message."""
         self.attempts = attempts
         if self.args:
@@ -188,7 +188,7 @@ class APIError(ConnectorError):
             text = f"{operation}: {text}"
         super().__init__(text)
 
-    def redact(self, redactor: Any) -> "APIError":
+    def redact(self, redactor: Any) -> APIError:
         super().redact(redactor)
         self.message = redactor.mask(self.message) if self.message else self.message
         self.body, self.details = _masked(self.body, redactor), _masked(self.details, redactor)
@@ -213,7 +213,7 @@ class DecodeError(ConnectorError):
         self.cut_off = cut_off
         self._answer = answer
 
-    def redact(self, redactor: Any) -> "DecodeError":
+    def redact(self, redactor: Any) -> DecodeError:
         super().redact(redactor)
         answer, self._answer = self._answer, None
         if answer is not None and self.args:

@@ -19,7 +19,8 @@ host needs beyond rjsf's own keys (see ``UI_OPTIONS``).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from . import formats, patterns
 from .inputs import json_types, text_rule
@@ -88,7 +89,8 @@ class _Field:
             prop["type"] = "string"  # JSON text or object, line protocol or records: text in a form
         for key, message in (("minimum", "must be at least {}"), ("maximum", "must be at most {}"),
                              ("exclusiveMinimum", "must be greater than {}"),
-                             ("exclusiveMaximum", "must be less than {}"), ("maxLength", "must be at most {} characters long")):
+                             ("exclusiveMaximum", "must be less than {}"),
+                             ("maxLength", "must be at most {} characters long")):
             if key in prop:
                 self.messages[key] = message.format(prop[key])
         if "enum" in prop:
@@ -120,7 +122,7 @@ class _Field:
             prop["type"] = [prop["type"], "string"]
             pieces.append(self.rule.pattern if self.rule is not None else "(?!)")
             self.messages["pattern"] = self.messages["type"] = (
-                self.rule.message if self.rule is not None else f"must be {_TYPE_WORDS[wanted]}")
+                self.rule.message if self.rule is not None else f"must be {_TYPE_WORDS[str(wanted)]}")
         text = "string" in prop["type"]
         if text:
             self._blank_rules(prop, pieces)
@@ -291,8 +293,8 @@ def form(params: Iterable[Param], schema: Mapping[str, Any], title: str, descrip
     titles = fallback_titles or {}
     fields: dict[str, _Field] = {}
     for p in params:
-        has_fallback = bool(p.default_from) and (
-            connection is None or not _blank(connection.get(p.default_from)))
+        fallback = p.default_from
+        has_fallback = (connection is None or not _blank(connection.get(fallback))) if fallback else False
         fields[p.name] = _Field(p, props[p.name], has_fallback, titles.get(p.default_from or "", p.default_from))
     form_schema: dict[str, Any] = {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -348,7 +350,8 @@ def connection_form(data_source: DataSource) -> dict[str, Any]:
     return form(spec.fields, spec.input_schema, data_source.title, data_source.description)
 
 
-def operation_form(data_source: DataSource, op: Operation, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def operation_form(data_source: DataSource, op: Operation,
+                   connection: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """An operation's form. With ``connection`` (its values), fields that fall back to an empty
     connection field are required; without it, the connection is taken to fill them."""
     titles = {p.name: p.title.lower() for p in data_source.connection.fields}
@@ -363,7 +366,7 @@ def operation_form(data_source: DataSource, op: Operation, connection: Mapping[s
 
 
 def titles_of(op: Operation, names: Iterable[str]) -> list[str]:
-    return [(op.param(n).title if op.param(n) else n) for n in names]
+    return [(p.title if (p := op.param(n)) else n) for n in names]
 
 
 def all_forms(data_source: DataSource, connection: Mapping[str, Any] | None = None) -> dict[str, Any]:

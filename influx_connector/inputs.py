@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
 
 import jsonschema
 
@@ -36,8 +37,8 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, A
 #: Draft 7, with patterns read as forms read them: ``$`` is the end of the text, ``\d`` is 0-9.
 SchemaValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
 
-_validators: "weakref.WeakKeyDictionary[Param, Any]" = weakref.WeakKeyDictionary()
-_text_rules: "weakref.WeakKeyDictionary[Param, textvalues.TextRule | None]" = weakref.WeakKeyDictionary()
+_validators: weakref.WeakKeyDictionary[Param, Any] = weakref.WeakKeyDictionary()
+_text_rules: weakref.WeakKeyDictionary[Param, textvalues.TextRule | None] = weakref.WeakKeyDictionary()
 
 
 def _validator(param: Param) -> Any:
@@ -74,11 +75,12 @@ def _type_of(value: Any) -> str:
 
 def explain(error: jsonschema.ValidationError, messages: Mapping[str, str]) -> str:
     """A message for one schema failure, in words a form user understands."""
-    kind, limit, value = error.validator, error.validator_value, error.instance
+    # A validator sets all three on every error it yields (only a hand-made error lacks them).
+    kind, limit, value = cast(str, error.validator), cast(Any, error.validator_value), cast(Any, error.instance)
     if kind in messages:
         return messages[kind]
     if kind == "type":
-        wanted = limit if isinstance(limit, list) else [limit]
+        wanted: list[str] = limit if isinstance(limit, list) else [limit]
         return f"must be {' or '.join(_TYPE_NAMES.get(t, t) for t in wanted)}, not {_type_of(value)}"
     if kind == "minLength":
         return "must not be empty" if limit == 1 else f"must be at least {limit} characters long"
@@ -266,7 +268,7 @@ def check(
                 emptied.add(p.name)
             value = None
         rule = text_rule(p) if isinstance(value, str) else None
-        if rule is not None:
+        if rule is not None and isinstance(value, str):
             given.add(p.name)
             try:
                 value = rule.convert(value)

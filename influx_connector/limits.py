@@ -6,8 +6,9 @@ so no connection is ever unbounded.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .deadline import Deadline
 from .errors import FieldError, ValidationError
@@ -29,7 +30,7 @@ class Limits:
     deadline_setting: str = "the call's deadline"
 
     @classmethod
-    def of(cls, spec: ConnectionSpec, values: Mapping[str, Any]) -> "Limits":
+    def of(cls, spec: ConnectionSpec, values: Mapping[str, Any]) -> Limits:
         answer_field, deadline_field = spec.max_answer_from, spec.deadline_from
         megabytes = values.get(answer_field) if answer_field else None
         seconds = values.get(deadline_field) if deadline_field else None

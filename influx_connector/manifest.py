@@ -12,8 +12,9 @@ operation with it. ``strict`` (what ``validate`` uses) raises them with the othe
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from . import manifest_schema, resources
 from .cli_spec import check_command_line, compile_command_line
@@ -42,7 +43,6 @@ from .model import (
 )
 from .retry import RetrySpec
 from .yamlsource import Located, load_file
-
 
 MANIFEST_VERSION = 1
 
@@ -258,9 +258,9 @@ def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
     demo_path = demo_file(connector_file)
     ddoc = None
     if demo_path.is_file():
-        ddoc, found = _checked(demo_path, manifest_schema.DEMO,
-                               lambda doc, out: check_demo(doc, ops, declared_ids, out))
-        blocking += found
+        ddoc, demo_problems = _checked(demo_path, manifest_schema.DEMO,
+                                       lambda doc, out: check_demo(doc, ops, declared_ids, out))
+        blocking += demo_problems
     if blocking or cdoc is None:
         raise ManifestError([*blocking, *listed])
     rank = {op_id: i for i, op_id in enumerate(data.get("operation_order") or [])}

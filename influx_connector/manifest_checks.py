@@ -8,7 +8,8 @@ of the expected shape (the schema reports that) and never raise.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -24,7 +25,8 @@ PATH_FIELD = re.compile(r"\{([^{}]*)\}")
 
 #: Keys of connection: that name a connection field (a/b is key b inside a).
 FIELD_REFERENCES = ("headers_from", "timeout_from", "connect_timeout_from", "verify_tls_from", "ca_bundle_from",
-                    "max_answer_from", "deadline_from", "retry/attempts_from", "retry/max_delay_from", "retry/total_from")
+                    "max_answer_from", "deadline_from", "retry/attempts_from", "retry/max_delay_from",
+                    "retry/total_from")
 
 
 def mapping(value: Any) -> Mapping[str, Any]:
@@ -145,7 +147,9 @@ def unused_params(doc: Located, shared: Mapping[str, Any]) -> list[ManifestProbl
     used |= {name for _, kind, name in references(response.get("options")) if kind in ("param", "when")}
     path = request.get("path")
     used |= set(PATH_FIELD.findall(path if isinstance(path, str) else ""))
-    used.add(mapping(response.get("paginate")).get("enabled_by"))
+    enabled_by = mapping(response.get("paginate")).get("enabled_by")
+    if isinstance(enabled_by, str):
+        used.add(enabled_by)
     used |= {other for decl in declared.values() for other in mapping(decl.get("coerce_when"))}
     return [doc.problem(f"/params/{name}", f"nothing uses the parameter '{name}': no request template, path, "
                                            "pagination or coerce_when refers to it",

@@ -7,8 +7,9 @@ that is not one of the allowed ones, the key that is missing, each at its line a
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any, cast
 
 import jsonschema
 from referencing import Registry, Resource
@@ -23,7 +24,7 @@ OPERATION = "operation.schema.json"
 DEMO = "demo.schema.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> jsonschema.Draft7Validator:
     """The validator of one authoring schema, with the others registered for its references."""
     schema_dir = resources.schemas_dir()
@@ -73,7 +74,7 @@ def _explain(doc: Located, error: jsonschema.ValidationError) -> list[ManifestPr
         return [doc.problem(ptr, f"does not match any allowed form: {wanted}")]
     if error.validator == "enum":
         return [doc.problem(ptr, f"{error.instance!r} is not one of {error.validator_value}",
-                            hint(error.instance, error.validator_value))]
+                            hint(error.instance, cast(list[Any], error.validator_value)))]  # an enum's values
     if error.validator == "const":
         return [doc.problem(ptr, f"must be {error.validator_value!r}, not {error.instance!r}")]
     return [doc.problem(ptr, error.message)]
@@ -93,7 +94,8 @@ def describe(schema: Mapping[str, Any]) -> str:
         return schema["$ref"].rsplit("/", 1)[-1].replace("_", " ")
     kind = schema.get("type")
     if isinstance(kind, list):
-        return " or ".join(_ARTICLES.get(k, k) for k in kind)
+        names: list[str] = kind
+        return " or ".join(_ARTICLES.get(name, name) for name in names)
     if kind == "array" and isinstance(schema.get("items"), Mapping):
         return f"a list of {describe(schema['items'])}"
     if isinstance(kind, str):

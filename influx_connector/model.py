@@ -4,9 +4,10 @@ Everything here is frozen: a compiled data source is shared by every connection 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ManifestProblem
 from .retry import RetrySpec

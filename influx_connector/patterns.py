@@ -149,7 +149,8 @@ def translate(pattern: str) -> str:
             if pattern.startswith("(?", i):
                 opener = next((o for o in _GROUP_OPENERS if pattern.startswith(o, i)), "")
                 if not opener:
-                    raise PatternError("only (...), (?:...), (?=...), (?!...), (?<=...) and (?<!...) groups are portable")
+                    raise PatternError(
+                        "only (...), (?:...), (?=...), (?!...), (?<=...) and (?<!...) groups are portable")
             groups.append(opener)
             out.append(opener)
             i += len(opener)
@@ -201,7 +202,7 @@ def problems(pattern: str) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def compile(pattern: str) -> "re.Pattern[str]":  # noqa: A001 - mirrors re.compile
+def compile(pattern: str) -> re.Pattern[str]:  # noqa: A001 - mirrors re.compile
     """The compiled Python form of a portable pattern (PatternError or re.error when it is not)."""
     return re.compile(translate(pattern))
 

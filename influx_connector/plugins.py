@@ -17,9 +17,10 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, distributions
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pluggy
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 #: First backoff step in seconds; attempt n waits up to BASE * 2**(n-1), capped by max_delay.
 BASE_DELAY = 0.25
@@ -48,7 +49,7 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     @classmethod
-    def of(cls, spec: RetrySpec | None, values: Mapping[str, Any]) -> "RetryPolicy":
+    def of(cls, spec: RetrySpec | None, values: Mapping[str, Any]) -> RetryPolicy:
         if spec is None:
             return cls()
 
@@ -89,7 +90,7 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
         if when is None:
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - now()
     if seconds != seconds:  # NaN
         return None

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import quote, quote_plus
 
 MASK = "****"
@@ -41,10 +41,10 @@ class Redactor:
     #: Every form of every secret, longest first (so a secret that contains another is masked
     #: whole); those shorter than SHORT_SECRET are masked as whole words, by ``_short``.
     secrets: tuple[str, ...] = ()
-    _short: "re.Pattern[str] | None" = field(default=None, repr=False, compare=False)
+    _short: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, values: Iterable[object]) -> "Redactor":
+    def of(cls, values: Iterable[object]) -> Redactor:
         found = {form for v in _leaves(values) if str(v) for form in _forms(str(v))}
         ordered = tuple(sorted(found, key=lambda form: (-len(form), form)))
         short = [re.escape(form) for form in ordered if len(form) < SHORT_SECRET]

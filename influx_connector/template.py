@@ -15,8 +15,9 @@ code, and a value that is absent is left out (never rendered as "None").
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 
 class _Omit:
@@ -24,7 +25,7 @@ class _Omit:
 
     _instance = None
 
-    def __new__(cls) -> "_Omit":
+    def __new__(cls) -> _Omit:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -14,8 +14,9 @@ Whitespace around the text is ignored (blank text counts as not given).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from . import patterns
 

@@ -28,7 +28,7 @@ def make_certs(folder: Path, names: tuple[str, ...] = ("localhost", "127.0.0.1")
 
     ``self_signed`` makes the server certificate its own CA (as ``openssl req -x509`` does); the
     CA file is then that certificate."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (x509.CertificateBuilder().subject_name(_name("influx-connector test CA")).issuer_name(_name("influx-connector test CA"))
                .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

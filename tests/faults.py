@@ -60,8 +60,9 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -80,23 +81,23 @@ class Fault:
     seconds: float = 0.0
 
     @classmethod
-    def drop(cls, after_forward: bool = False) -> "Fault":
+    def drop(cls, after_forward: bool = False) -> Fault:
         return cls("drop_after" if after_forward else "drop")
 
     @classmethod
-    def reset(cls, after_forward: bool = False) -> "Fault":
+    def reset(cls, after_forward: bool = False) -> Fault:
         return cls("reset_after" if after_forward else "reset")
 
     @classmethod
-    def stall(cls, seconds: float) -> "Fault":
+    def stall(cls, seconds: float) -> Fault:
         return cls("stall", seconds=seconds)
 
     @classmethod
-    def status(cls, code: int, retry_after: str | None = None, retry_after_date: float | None = None) -> "Fault":
+    def status(cls, code: int, retry_after: str | None = None, retry_after_date: float | None = None) -> Fault:
         return cls(str(code), status_code=code, retry_after=retry_after, retry_after_date=retry_after_date)
 
     @classmethod
-    def cut(cls, mode: str = "length") -> "Fault":
+    def cut(cls, mode: str = "length") -> Fault:
         if mode not in CUT_MODES:
             raise ValueError(f"cut mode must be one of {CUT_MODES}, not {mode!r}")
         return cls(f"cut_{mode}")
@@ -243,7 +244,7 @@ def accept_loop(listener: socket.socket, stopping: threading.Event, lock: thread
     while not stopping.is_set():
         try:
             sock, _ = listener.accept()
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return
@@ -357,7 +358,7 @@ class FaultProxy:
         """Connection values that reach the upstream through this proxy instead."""
         return {**values, "protocol": "http", "host": self.host, "port": self.port}
 
-    def inject(self, *faults: Fault | None, path: str | None = None) -> "FaultProxy":
+    def inject(self, *faults: Fault | None, path: str | None = None) -> FaultProxy:
         """The next ``len(faults)`` requests to ``path`` (a prefix; any when None) get these, in order."""
         with self._lock:
             self._queue.extend((f, path) for f in faults)
@@ -397,7 +398,7 @@ class FaultProxy:
             except OSError:
                 pass
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -533,7 +534,7 @@ def full_backlog(probe_timeout: float = 0.2, max_fill: int = 64) -> Backlogged:
         sock.settimeout(probe_timeout)
         try:
             sock.connect(("127.0.0.1", found.port))
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             sock.close()
             return found
         found.sockets.append(sock)

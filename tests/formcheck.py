@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pytest
 
@@ -173,7 +174,7 @@ def corpus(params: tuple[Param, ...], form_schema: Mapping[str, Any], base: Mapp
                     found.vary(p.name, "length", ["x" * max(n - 1, 0), "x" * n, "x" * (n + 1)])
         elif p.schema.get("type") == "object":
             found.vary(p.name, "object", HEADER_PROBES)
-    for g, group in enumerate(groups):
+    for group in groups:
         grouped = {n for grp in groups for n in grp}
         without = {k: v for k, v in found.base.items() if k not in grouped}
         found.add(f"one-of: none of {sorted(grouped)}", without)

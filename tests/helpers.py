@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests

@@ -22,13 +22,14 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Union
+from typing import Any
 
 from .faults import accept_loop, serve_requests
 
 Sender = Callable[[socket.socket], None]
-Answer = Union[bytes, Sender]
+Answer = bytes | Sender
 Handler = Callable[["Seen"], Answer]
 
 
@@ -133,7 +134,7 @@ class HostileServer:
         self._thread = threading.Thread(target=self._accept, name=f"hostile-{self.port}", daemon=True)
         self._thread.start()
 
-    def on(self, path: str, handler: Handler | bytes) -> "HostileServer":
+    def on(self, path: str, handler: Handler | bytes) -> HostileServer:
         """Answer requests whose target starts with ``path``; ``handler`` may be the answer's bytes."""
         self._routes[path] = (lambda _req: handler) if isinstance(handler, bytes) else handler
         return self
@@ -154,7 +155,7 @@ class HostileServer:
                 except OSError:
                     pass
 
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

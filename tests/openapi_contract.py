@@ -198,9 +198,7 @@ def _is_rfc3339(value: object) -> bool:
     # Second 60 is a leap second, which RFC 3339 allows.
     if hour > 23 or minute > 59 or second > 60:
         return False
-    if m.group(9) is not None and (int(m.group(9)) > 23 or int(m.group(10)) > 59):
-        return False
-    return True
+    return not (m.group(9) is not None and (int(m.group(9)) > 23 or int(m.group(10)) > 59))
 
 
 def _int_in_bits(bits: int) -> Callable[[object], bool]:
@@ -402,7 +400,7 @@ def _match_and_decode(
     content_type: str,
     aliases: Mapping[str, frozenset[str]],
     body: bytes,
-    hdrs: "_CaseInsensitiveHeaders",
+    hdrs: _CaseInsensitiveHeaders,
 ) -> tuple[str, bytes, list[str]]:
     """The declared media type a body's Content-Type matches, and the body with its encoding undone.
 

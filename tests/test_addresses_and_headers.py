@@ -10,10 +10,11 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -96,9 +97,8 @@ def port_80_listener() -> Iterator[list[bytes]]:
 def refused(values: dict[str, Any], field: str, source: str | Path = "influxdb", op: str = "health",
             params: dict[str, Any] | None = None) -> ValidationError:
     """Connecting (and, if that passes, running ``op``) raises a ValidationError naming ``field``."""
-    with pytest.raises(ValidationError) as caught:
-        with api.connect(values, source=source) as conn:
-            conn.run(op, params or {})
+    with pytest.raises(ValidationError) as caught, api.connect(values, source=source) as conn:
+        conn.run(op, params or {})
     assert field in caught.value.by_field(), caught.value.by_field()
     return caught.value
 

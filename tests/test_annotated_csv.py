@@ -6,7 +6,7 @@ import io
 import itertools
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -24,7 +24,7 @@ from influx_connector.influxdb.annotated_csv import (
 
 START = "2023-01-01T00:00:00Z"
 STOP = "2023-01-02T00:00:00Z"
-UTC = timezone.utc
+UTC = UTC
 
 ANNOTATIONS = (
     "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,double,string,string,string",
@@ -928,7 +928,7 @@ def random_answer(seed: int) -> str:
         table = rnd.randrange(3)
         count = rnd.choice([0, 1, 2, 5, 40, 300, 2100 if rnd.random() < 0.1 else 30])
         pools = {i: [rnd.choice(_CELLS[t]) for _ in range(rnd.choice([1, 1, 3]))] for i, t in enumerate(extra)}
-        for row in range(count):
+        for _row in range(count):
             if rnd.random() < 0.02:
                 table += 1
             cells = ["", rnd.choice(["", "", "", result or "_result", "other"]), str(table) if rnd.random() < 0.97 else ""]

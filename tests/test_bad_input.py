@@ -5,7 +5,8 @@ Each must fail with an error naming the field, and the server must receive nothi
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

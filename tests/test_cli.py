@@ -7,12 +7,14 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC
 from urllib.parse import urlsplit
 
 import pytest
 
 from influx_connector import api, cli, influxdb, resources
 from influx_connector.forms import all_forms
+
 from .helpers import ALL_OPERATIONS
 
 TOKEN = "cli-test-token-5f3a9c"
@@ -469,9 +471,9 @@ def test_verbose_logs_debug_on_stderr(capsys):
 
 
 def test_json_output_converts_bytes_and_datetimes():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    text = cli.to_json({"b": b"caf\xc3\xa9", "t": datetime(2024, 1, 2, tzinfo=timezone.utc)})
+    text = cli.to_json({"b": b"caf\xc3\xa9", "t": datetime(2024, 1, 2, tzinfo=UTC)})
     assert json.loads(text) == {"b": "café", "t": "2024-01-02T00:00:00+00:00"}
 
 

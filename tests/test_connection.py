@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

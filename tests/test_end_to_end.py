@@ -21,8 +21,9 @@ from __future__ import annotations
 import calendar
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -164,9 +165,8 @@ def test_test_connection_passes_every_step(target: Target) -> None:
 
 def test_a_wrong_token_is_401_and_never_shown(target: Target) -> None:
     wrong = {**target.settings, "token": "e2e-wrong-token-" + uuid.uuid4().hex}
-    with api.connect(wrong) as bad:
-        with pytest.raises(APIError) as caught:
-            bad.run("list_buckets")
+    with api.connect(wrong) as bad, pytest.raises(APIError) as caught:
+        bad.run("list_buckets")
     assert (caught.value.status, caught.value.code) == (401, "unauthorized")
     assert wrong["token"] not in str(caught.value) and wrong["token"] not in repr(caught.value)
 
@@ -416,8 +416,7 @@ def test_the_recorder_reports_what_the_contract_forbids() -> None:
     recorder = ContractRecorder()
     with Sandbox(token=TOKEN) as sb:
         host = create_host(extra=(recorder,))
-        with api.connect(sb.connection_settings, host=host) as conn:
-            with pytest.raises(APIError):
-                conn.get_json("/api/v2/buckets", {"limit": "500"})  # the contract caps limit at 100
+        with api.connect(sb.connection_settings, host=host) as conn, pytest.raises(APIError):
+            conn.get_json("/api/v2/buckets", {"limit": "500"})  # the contract caps limit at 100
     problems = recorder.problems()
     assert any("limit" in p and "100" in p for p in problems), problems

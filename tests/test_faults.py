@@ -5,12 +5,14 @@ the table of faults x operations, the real InfluxDB 1.6.7 (tests/influxd.py) for
 """
 from __future__ import annotations
 
+import builtins
 import gzip
 import json
 import re
 import socket
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -59,7 +61,7 @@ def raw_exchange(fp: FaultProxy, wait: float = 5.0) -> tuple[bytes, str]:
                 piece = sock.recv(65536)
             except ConnectionResetError:
                 return received, "reset"
-            except socket.timeout:
+            except builtins.TimeoutError:
                 return received, "open"
             if not piece:
                 return received, "closed"

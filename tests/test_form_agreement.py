@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -166,10 +167,10 @@ def test_the_form_and_the_connector_judge_alike(key: str, verdicts: dict[str, An
                                                 connections: dict[tuple[str, str], Any]) -> None:
     disagreements: list[str] = []
     judged = Counter()
-    for index, (case_key, label, data) in enumerate(CASES):
+    for index, (case_key, label, _data) in enumerate(CASES):
         if case_key != key:
             continue
-        for folder, found in verdicts["rjsf"].items():
+        for found in verdicts["rjsf"].values():
             result = found["results"][index]
             for variant in ("raw", "typed"):
                 # What the host hands to the connector is what the form holds once rjsf has

@@ -6,6 +6,7 @@ import pytest
 
 from influx_connector import api, forms
 from influx_connector.errors import ValidationError
+
 from .helpers import ALL_OPERATIONS
 
 CONNECTOR = api.load()

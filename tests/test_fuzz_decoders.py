@@ -12,7 +12,8 @@ body reader is fuzzed too. Examples are bounded and derandomized, so a run is re
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -218,9 +219,8 @@ LOOPBACK = settings(max_examples=60, derandomize=True, deadline=None, database=N
 
 @pytest.fixture(scope="module")
 def loopback():
-    with HostileServer() as srv:
-        with api.connect(srv.settings(timeout=5, max_answer_mb=1)) as conn:
-            yield srv, conn
+    with HostileServer() as srv, api.connect(srv.settings(timeout=5, max_answer_mb=1)) as conn:
+        yield srv, conn
 
 
 def _compressed(body: bytes, encoding: str) -> bytes:

@@ -184,9 +184,8 @@ def test_json_records_typed_as_text_are_written_when_the_format_says_so(sandbox:
     ("[]", "must not be empty"),
 ])
 def test_json_records_that_do_not_parse_are_a_field_error(text: str, message: str, sandbox: Sandbox) -> None:
-    with api.connect(sandbox.connection_settings) as conn:
-        with pytest.raises(ValidationError) as caught:
-            conn.run("write_data", {"bucket": BUCKET, "data_format": "json", "data": text})
+    with api.connect(sandbox.connection_settings) as conn, pytest.raises(ValidationError) as caught:
+        conn.run("write_data", {"bucket": BUCKET, "data_format": "json", "data": text})
     assert caught.value.by_field() == {"data": [message]}
     assert sandbox.requests == []
 

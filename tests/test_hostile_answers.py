@@ -37,9 +37,8 @@ def server():
 def test_an_answer_over_the_limit_is_an_error_that_names_the_setting(server) -> None:
     big = json.dumps({"buckets": [{"name": "x" * 1000}] * 3000}).encode()  # about 3 MiB
     server.on("/api/v2/buckets", reply(200, big))
-    with api.connect(server.settings(max_answer_mb=1)) as conn:
-        with pytest.raises(DecodeError) as caught:
-            conn.run("list_buckets")
+    with api.connect(server.settings(max_answer_mb=1)) as conn, pytest.raises(DecodeError) as caught:
+        conn.run("list_buckets")
     text = str(caught.value)
     assert "larger than 1 MiB" in text and "'max_answer_mb'" in text and "stream()" in text
     with api.connect(server.settings(max_answer_mb=4)) as conn:
@@ -71,9 +70,8 @@ def test_an_error_answer_is_read_only_up_to_its_cap(server) -> None:
     answer = reply(400, message)
     cap = answer.index(b"\r\n\r\n") + 4 + ERROR_BODY_BYTES + 4096
     server.on("/api/v2/buckets", lambda req: trickle_after(answer[:cap], every=1.0, total=60))
-    with api.connect(server.settings(timeout=30)) as conn:
-        with pytest.raises(APIError) as caught:
-            conn.run("list_buckets")
+    with api.connect(server.settings(timeout=30)) as conn, pytest.raises(APIError) as caught:
+        conn.run("list_buckets")
     err = caught.value
     assert err.status == 400 and err.code == "invalid"
     assert err.message.startswith("bad xxx") and err.message.endswith("...")
@@ -83,9 +81,8 @@ def test_an_error_answer_is_read_only_up_to_its_cap(server) -> None:
 @pytest.mark.parametrize("encoding", ["br", "gzip, gzip", "compress"])
 def test_an_encoding_the_connector_did_not_ask_for_is_a_decode_error(server, encoding: str) -> None:
     server.on("/api/v2/buckets", reply(200, b"\x00\x01\x02", {"Content-Encoding": encoding}))
-    with api.connect(server.settings()) as conn:
-        with pytest.raises(DecodeError, match="is encoded as"):
-            conn.run("list_buckets")
+    with api.connect(server.settings()) as conn, pytest.raises(DecodeError, match="is encoded as"):
+        conn.run("list_buckets")
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked", "close"])
@@ -207,9 +204,8 @@ def test_a_corrupt_gzip_answer_is_not_retried(server) -> None:
     would make them so again. Only an answer cut short is asked for again."""
     server.on("/api/v2/query", reply(200, b"\x1f\x8b\x08\x00garbage-garbage", {"Content-Encoding": "gzip"},
                                      content_type="text/csv"))
-    with api.connect(server.settings(retries=3)) as conn:
-        with pytest.raises(DecodeError, match="corrupt") as caught:
-            conn.run("query_data", {"query": "q"})
+    with api.connect(server.settings(retries=3)) as conn, pytest.raises(DecodeError, match="corrupt") as caught:
+        conn.run("query_data", {"query": "q"})
     assert not caught.value.cut_off and len(server.seen) == 1
 
 

@@ -111,9 +111,8 @@ def test_a_stream_is_bounded_until_its_answer_starts_then_paced_by_its_reader(se
 
 @pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), "5", True, 10**9])
 def test_a_bad_deadline_is_refused_before_sending(server, value: object) -> None:
-    with api.connect(server.settings()) as conn:
-        with pytest.raises(ValidationError) as caught:
-            conn.run("list_buckets", deadline=value)  # type: ignore[arg-type]
+    with api.connect(server.settings()) as conn, pytest.raises(ValidationError) as caught:
+        conn.run("list_buckets", deadline=value)  # type: ignore[arg-type]
     assert "deadline" in caught.value.by_field()
     assert server.seen == []
 

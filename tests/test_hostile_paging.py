@@ -6,7 +6,7 @@ must never see a request, and so never the connection's token or secret extra he
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -102,9 +102,8 @@ def test_other_origins_are_refused(base: str, link: str) -> None:
 def test_a_next_link_to_itself_ends_paging_with_an_error(servers) -> None:
     a, _ = servers
     a.on("/api/v2/buckets", json_reply(200, {"buckets": [{"name": "again"}], "links": {"next": "/api/v2/buckets"}}))
-    with api.connect(a.settings()) as conn:
-        with pytest.raises(DecodeError) as caught:
-            conn.run("list_buckets", {"all_pages": True})
+    with api.connect(a.settings()) as conn, pytest.raises(DecodeError) as caught:
+        conn.run("list_buckets", {"all_pages": True})
     assert "leads back to page 2" in str(caught.value) and "would never end" in str(caught.value)
     assert len(a.seen) == 2  # the first page, and the page linking to itself, once
 
@@ -114,9 +113,8 @@ def test_a_cycle_of_next_links_ends_paging_with_an_error(servers) -> None:
     a.on("/api/v2/buckets?limit", json_reply(200, {"buckets": [{"name": "1"}], "links": {"next": "/p/2"}}))
     a.on("/p/2", json_reply(200, {"buckets": [{"name": "2"}], "links": {"next": "/p/3"}}))
     a.on("/p/3", json_reply(200, {"buckets": [{"name": "3"}], "links": {"next": "/p/2#again"}}))
-    with api.connect(a.settings()) as conn:
-        with pytest.raises(DecodeError) as caught:
-            conn.run("list_buckets", {"all_pages": True})
+    with api.connect(a.settings()) as conn, pytest.raises(DecodeError) as caught:
+        conn.run("list_buckets", {"all_pages": True})
     assert "on page 3 leads back to page 2" in str(caught.value)
     assert [s.target for s in a.seen][1:] == ["/p/2", "/p/3"]
 
@@ -145,6 +143,5 @@ def test_the_page_cap_marks_the_result_truncated(servers) -> None:
 def test_pages_of_the_wrong_shape_are_decode_errors(servers, answer: object) -> None:
     a, _ = servers
     a.on("/api/v2/buckets", json_reply(200, answer))
-    with api.connect(a.settings()) as conn:
-        with pytest.raises(DecodeError):
-            conn.run("list_buckets", {"all_pages": True})
+    with api.connect(a.settings()) as conn, pytest.raises(DecodeError):
+        conn.run("list_buckets", {"all_pages": True})

@@ -10,8 +10,9 @@ and the ``{"status": "ok", "data"}`` envelope is there when asked for.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

@@ -2,16 +2,16 @@
 written below from the contract notes (section 6), independent of the encoder's code."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from influx_connector.errors import ValidationError
-from influx_connector.influxdb.line_protocol_encoder import compiled as lp
 from influx_connector.influxdb.line_protocol_encoder import Unsigned, encode_data, encode_records
+from influx_connector.influxdb.line_protocol_encoder import compiled as lp
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(autouse=True)

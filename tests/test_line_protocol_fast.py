@@ -10,18 +10,18 @@ called), or the comparisons would only compare the reference with itself.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from influx_connector.errors import ValidationError
-from influx_connector.influxdb.line_protocol_encoder import compiled as lp
 from influx_connector.influxdb.line_protocol_encoder import Unsigned, encode_data, encode_points, encode_records
+from influx_connector.influxdb.line_protocol_encoder import compiled as lp
 from influx_connector.influxdb.line_protocol_encoder.body import _utf8
 from influx_connector.influxdb.line_protocol_splitter import point_ends
 
@@ -170,7 +170,7 @@ class Text(str):
     pass
 
 
-AWARE = datetime(2023, 1, 31, 5, 41, 24, 123456, tzinfo=timezone.utc)
+AWARE = datetime(2023, 1, 31, 5, 41, 24, 123456, tzinfo=UTC)
 
 EDGE_RECORDS = [
     # names that need escapes, and names that cannot be written
@@ -347,7 +347,7 @@ GOOD_TIMES = st.one_of(st.none(), st.integers(-TIME_MAX_NS // 10**9, TIME_MAX_NS
 ANY_TIMES = st.one_of(
     GOOD_TIMES, st.integers(), st.booleans(), st.floats(),
     st.datetimes(min_value=datetime(1678, 1, 1), max_value=datetime(2261, 1, 1)),
-    st.datetimes(timezones=st.just(timezone.utc)),
+    st.datetimes(timezones=st.just(UTC)),
     st.sampled_from(["2023-01-31T05:41:24.123456789Z", "1969-12-31T23:59:59.5Z", "2023-01-31", "noon",
                      "1600-01-01T00:00:00Z", "2023-01-31T07:41:24+02:00"]),
 )

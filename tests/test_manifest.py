@@ -12,6 +12,7 @@ from influx_connector import api, resources
 from influx_connector.errors import ManifestError
 from influx_connector.manifest import load_data_source
 from influx_connector.plugins import default_host
+
 from .helpers import ADDED_OPERATIONS, SEED_OPERATIONS
 
 ROOT = resources.manifest_dir()
@@ -78,7 +79,7 @@ def test_misspelt_key_is_reported_with_position_and_did_you_mean(source: Path) -
     path = source / "operations" / "retrieve_bucket.yaml"
     text = path.read_text().replace("    required: true", "    reqired: true", 1)
     path.write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "reqired" in l)
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if "reqired" in text_line)
     [problem] = load_problems(source)
     assert problem.file.endswith("retrieve_bucket.yaml")
     assert (problem.line, problem.column) == (line, 5)

@@ -17,9 +17,10 @@ import gzip
 import logging
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -37,7 +38,7 @@ from .helpers import TOKEN
 from .official_clients import BUCKET_PREFIX, Server, live_server, targets
 
 ORG = "client-org"
-T0 = datetime(2023, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2023, 1, 1, tzinfo=UTC)
 RANGE = "range(start: 2023-01-01T00:00:00Z, stop: 2024-01-01T00:00:00Z)"
 
 
@@ -355,7 +356,7 @@ def test_query_parameters_of_every_type_reach_the_query(target: Target) -> None:
         "bucket": bucket,
         "host": "a",
         "start": T0,
-        "stop": datetime(2023, 1, 1, 0, 1, 30, tzinfo=timezone.utc),
+        "stop": datetime(2023, 1, 1, 0, 1, 30, tzinfo=UTC),
         "floor": 1.5,
         "n": 1,
         "sorted": True,
@@ -389,7 +390,7 @@ def test_query_parameters_of_every_type_reach_the_query(target: Target) -> None:
 
 def test_a_negative_duration_parameter_is_a_relative_start(target: Target) -> None:
     bucket = target.new_bucket().name
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     target.write(bucket, [f"m v=1 {int((now - timedelta(hours=2)).timestamp())}",
                           f"m v=2 {int((now - timedelta(minutes=5)).timestamp())}"], write_precision=WritePrecision.S)
     got = target.query('from(bucket: bucket) |> range(start: since)',

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -176,7 +177,7 @@ def expected_type(value: Any) -> str:
 
 
 def same_value(got: Any, want: Any) -> bool:
-    if isinstance(want, bool) or isinstance(want, str):
+    if isinstance(want, (bool, str)):
         return type(got) is type(want) and got == want
     if isinstance(want, int):
         return type(got) is int and got == want

@@ -7,7 +7,8 @@ with AND, on ``_measurement`` and tags; no OR, no regular expressions, no ``!=``
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests

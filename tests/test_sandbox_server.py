@@ -5,12 +5,13 @@ Statuses and bodies are the real OSS server's.
 from __future__ import annotations
 
 import gzip
-import json
 import http.client
+import json
 import socket
 import sys
+from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,8 +20,6 @@ import requests
 from influx_connector.sandbox import RecordedRequest, RecordedResponse, Sandbox
 from influx_connector.sandbox.server.endpoints.query import FLUX_MODULE
 from influx_connector.sandbox.server.parsing import parse_rfc3339_ns
-
-from .conftest import assert_contract_kept
 
 TOKEN = "sandbox-token"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -958,7 +957,7 @@ def test_stop_is_idempotent_and_closes_the_socket():
 def test_start_returns_self_and_sets_url():
     sb = Sandbox()
     with pytest.raises(RuntimeError, match="not been started"):
-        sb.connection_settings
+        sb.connection_settings  # noqa: B018 - reading the property is what raises
     assert sb.start() is sb
     try:
         assert sb.start() is sb  # a second start is harmless

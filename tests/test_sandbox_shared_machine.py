@@ -17,9 +17,7 @@ import sys
 import threading
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import pytest

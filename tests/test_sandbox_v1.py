@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
 
 from influx_connector.sandbox import Sandbox
 
-from .conftest import assert_contract_kept
 from .influxd import influxd  # noqa: F401  (the shared real InfluxDB 1.x)
 
 TOKEN = "v1-token"
@@ -226,7 +226,7 @@ EPOCHS = [
 @pytest.mark.parametrize("epoch, values", EPOCHS)
 def test_epoch_gives_integer_times_in_its_unit(sandbox, epoch, values):
     resp = influxql(sandbox, "SELECT v FROM cpu", epoch=epoch)
-    expected = '{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","v"],"values":%s}]}]}\n' % values
+    expected = '{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":["time","v"],"values":%s}]}]}\n' % values  # noqa: UP031 - JSON braces
     assert resp.text == expected
 
 

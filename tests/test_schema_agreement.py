@@ -152,7 +152,7 @@ def test_the_schema_and_the_compiler_judge_alike(data: st.DataObject) -> None:
 
 
 def test_the_unmutated_manifests_pass_both() -> None:
-    for name, file in CASES:
+    for _name, file in CASES:
         assert schema_problems(file, file.read_text(encoding="utf-8")) == [], file
     for source in SOURCES.values():
         assert load_data_source(source, (), default_host().provided_names(), strict=True).problems == ()

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest

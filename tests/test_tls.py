@@ -43,9 +43,8 @@ def test_the_sandbox_serves_https(https_sandbox):
 
 
 def test_verification_is_on_by_default_and_an_unknown_ca_is_refused_without_retrying(https_sandbox):
-    with api.connect(settings(https_sandbox)) as conn:
-        with pytest.raises(TLSError) as caught:
-            conn.run("list_buckets")
+    with api.connect(settings(https_sandbox)) as conn, pytest.raises(TLSError) as caught:
+        conn.run("list_buckets")
     text = str(caught.value)
     assert "TLS handshake with https://127.0.0.1:" in text and "certificate verify failed" in text
     assert caught.value.attempts == 1  # a certificate problem is not retried

@@ -8,9 +8,10 @@ and path places too, as the base URL names them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -172,8 +173,9 @@ def flag_values(inv: Invocation, data_source: DataSource) -> dict[str, Any]:
     schemas = {p.name: p.schema for p in data_source.connection.fields}
     flags = data_source.command_line.flags
     if url is not None and inv.given(FIELD + url.host):
-        flag = next(f.flag for f in flags if f.field == url.host)
-        out.update(split_host_url(str(inv.option(FIELD + url.host)), f"--{flag}", url, credentials_hint(data_source)))
+        host_flag = next(f.flag for f in flags if f.field == url.host)
+        out.update(split_host_url(str(inv.option(FIELD + url.host)), f"--{host_flag}", url,
+                                  credentials_hint(data_source)))
     # Explicit flags win over the parts of a URL.
     for flag in flags:
         if not inv.given(FIELD + flag.field) or (url is not None and flag.field == url.host):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from .. import demo_spec
 from ..errors import ConnectorError, UsageError
@@ -108,7 +109,7 @@ def run_demo(inv: Invocation) -> bool:
     """Run the demo the command line asks for; True when every step did what it should."""
     data_source = inv.data_source()
     demo = _demo_of(data_source)
-    values = inv.connection_values()
+    values: Mapping[str, Any] = inv.connection_values()
     # Lines as they happen; with --format json or table, one report at the end.
     lines = sys.stdout if inv.output_format is None else None
     with ExitStack() as stack:

@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .. import api
 from ..errors import ConnectorError, InsecureTLSWarning
@@ -38,7 +39,7 @@ class Selection:
     error: ConnectorError | None = None
 
     @classmethod
-    def load(cls, source: str | None, operation_dirs: list[str]) -> "Selection":
+    def load(cls, source: str | None, operation_dirs: list[str]) -> Selection:
         try:
             return cls(loaded=api.load(source, operation_dirs))
         except ConnectorError as exc:

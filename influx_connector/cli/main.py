@@ -10,9 +10,9 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 from ..errors import ConnectorError, UsageError, ValidationError
 from ..plugins import STRICT_ENV, default_host

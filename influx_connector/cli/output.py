@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time as dtime
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from datetime import time as dtime
+from typing import Any
 
 
 def _json_default(value: Any) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .. import textvalues
 from ..errors import FieldError, UsageError, ValidationError
@@ -30,8 +31,10 @@ def param_types(op: Operation, name: str) -> list[str]:
 def _to_json(text: str, kind: str) -> Any:
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"must be JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:  # read as JSON, but not a value Python holds (an integer of 5,000 digits)
+        raise ValueError(f"must be JSON ({exc})") from None
     expected = dict if kind == "object" else list
     if not isinstance(value, expected):
         raise ValueError(f"must be a JSON {'object' if kind == 'object' else 'array'}")
@@ -137,8 +140,11 @@ def build_params(op: Operation, ns: argparse.Namespace, from_json: Mapping[str, 
 def _params_json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--params-json: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--params-json: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # read as JSON, but not a value Python holds (an integer of 5,000 digits)
+        raise UsageError(f"--params-json: not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise UsageError("--params-json must be a JSON object")
     return value

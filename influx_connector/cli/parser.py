@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..cli_spec import field_types, is_pairs_field
 from ..errors import ManifestError, ManifestProblem
@@ -80,7 +81,7 @@ def connection_options(data_source: DataSource) -> list[tuple[tuple[str, ...], d
     """argparse options for the connection flags the data source declares."""
     spec = data_source.command_line
     fields = {p.name: p for p in data_source.connection.fields}
-    options = []
+    options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     for flag in spec.flags:
         param = fields[flag.field]
         kwargs: dict[str, Any] = {"dest": FIELD + param.name,

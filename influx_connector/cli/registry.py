@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PluginLoadError
 

@@ -8,8 +8,9 @@ YAML cannot say: the annotated-CSV and InfluxQL decoders, the line-protocol enco
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..hookspecs import hookimpl
 from ..resources import manifest_dir

@@ -2,8 +2,9 @@
 sandbox for the demo to run against when no server is given."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 from ..hookspecs import hookimpl
 

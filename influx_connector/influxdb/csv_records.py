@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 CELL_LIMIT = 64 * 1024 * 1024
 RECORD_LIMIT = 128 * 1024 * 1024
@@ -50,7 +50,7 @@ class Records:
         # A host may have raised the process's limit above ours: then check cells here.
         self._check_cells = csv.field_size_limit() > CELL_LIMIT
 
-    def __iter__(self) -> "Records":
+    def __iter__(self) -> Records:
         return self
 
     def __next__(self) -> list[str]:

@@ -7,9 +7,10 @@ something the YAML does not.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import yaml
@@ -263,8 +264,8 @@ def operation_blocks(op: Operation) -> list[Block]:
     if op.aliases:
         facts.append(text("Also called ", *_join(Code(a) for a in op.aliases), "."))
     if op.requires_one_of:
-        facts.append(text("Give one of: ", *_join((tuple(_join((Code(n) for n in g), " + ")) for g in op.requires_one_of),
-                                                  ", or "), "."))
+        choices = (tuple(_join((Code(n) for n in group), " + ")) for group in op.requires_one_of)
+        facts.append(text("Give one of: ", *_join(choices, ", or "), "."))
     facts.append(text("Retried after a failed connection or a lost answer." if op.retry_safe else
                       "Not retried once sent: doing it twice is not safe."))
     blocks.append(BulletList(tuple(facts)))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Link:
     url: str
 
 
-Inline = Union[str, Code, Link]
+Inline = str | Code | Link
 Text = tuple[Inline, ...]
 
 
@@ -68,7 +68,7 @@ class BulletList:
     items: tuple[Text, ...]
 
 
-Block = Union[Heading, Paragraph, Table, CodeBlock, BulletList]
+Block = Heading | Paragraph | Table | CodeBlock | BulletList
 
 
 @dataclass(frozen=True)

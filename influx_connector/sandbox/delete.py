@@ -97,7 +97,8 @@ def _time_field(data: dict[str, Any], name: str, parse_time: Any, example: str) 
         ) from None
     if not MIN_TIME_NS <= value <= MAX_TIME_NS:
         if name == "start":
-            raise DeleteError(JSON_PREFIX + "invalid start time, start time must not be before 1677-09-21T00:12:43.145224194Z")
+            raise DeleteError(
+                JSON_PREFIX + "invalid start time, start time must not be before 1677-09-21T00:12:43.145224194Z")
         raise DeleteError(JSON_PREFIX + "invalid stop time, stop time must not be after 2262-04-11T23:47:16.854775806Z")
     return value
 
@@ -181,7 +182,8 @@ def _tokenize(text: str) -> list[_Token]:
 
 def _quoted(text: str, start: int, pos: int) -> tuple[str, int]:
     """A quoted identifier or string starting at ``text[start]``: its value and the index after it."""
-    quote, out, i = text[start], [], start + 1
+    quote, i = text[start], start + 1
+    out: list[str] = []
     escapes = {"n": "\n", "\\": "\\", '"': '"', "'": "'"}
     while i < len(text):
         ch = text[i]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, urlsplit
 
 #: The ``p`` query parameter of the v1 endpoints is a password (the sandbox takes it as a token).

@@ -18,7 +18,8 @@ loads the plugin, to keep unrelated test runs from paying for it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def sandbox_options(node: pytest.Item) -> dict[str, Any]:
 
 
 @pytest.fixture
-def influx_sandbox(request: pytest.FixtureRequest) -> Iterator["Sandbox"]:
+def influx_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """A started sandbox InfluxDB v2 API on 127.0.0.1 (a free port), stopped after the test.
 
     Inspect ``.store`` for what was written, ``.requests``/``.responses`` for what went over the
@@ -68,13 +69,13 @@ def influx_sandbox(request: pytest.FixtureRequest) -> Iterator["Sandbox"]:
 
 
 @pytest.fixture
-def influx_settings(influx_sandbox: "Sandbox") -> dict[str, Any]:
+def influx_settings(influx_sandbox: Sandbox) -> dict[str, Any]:
     """Connection values for the sandbox, as a host app's connection form would hold them."""
     return influx_sandbox.connection_settings
 
 
 @pytest.fixture
-def influx_connection(influx_settings: dict[str, Any]) -> Iterator["Connection"]:
+def influx_connection(influx_settings: dict[str, Any]) -> Iterator[Connection]:
     """A connector ``Connection`` to the sandbox, closed after the test."""
     from influx_connector import api
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import codecs
 import io
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from influx_connector.errors import DecodeError
 from influx_connector.influxdb.csv_records import RECORD_LIMIT, too_large
@@ -114,7 +115,7 @@ def _lines_from_chunks(chunks: Iterable[str | bytes]) -> Iterator[str]:
     pending: list[str] = []  # pieces of a line not complete yet, joined once it is
     size = 0
     for chunk in chunks:
-        text = chunk if type(chunk) is str else decoder.decode(chunk)
+        text = chunk if type(chunk) is str else decoder.decode(chunk)  # type: ignore[arg-type]  # bytes here
         if not text:
             continue
         # Lines up to the last \n are complete; a \r at the very end may be half of a \r\n.
@@ -151,7 +152,7 @@ class _ChunkLines:
         self.chunks = chunks
         self._lines: Iterator[str] | None = None
 
-    def __iter__(self) -> "_ChunkLines":
+    def __iter__(self) -> _ChunkLines:
         return self
 
     def __next__(self) -> str:

@@ -5,9 +5,10 @@ import csv
 import io
 import math
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from influx_connector.errors import DecodeError
 from influx_connector.influxdb.annotated_csv.csv_lines import _line_breaks_as_written, _Utf8
@@ -184,13 +185,13 @@ def _convert_column(convert: Converter, default: Any, col: list[str]) -> list[An
 
 
 @lru_cache(maxsize=256)
-def _row_builder(names: tuple[str, ...]) -> Callable[[list[list[Any]]], list[dict[str, Any]]]:
+def _row_builder(names: tuple[str, ...]) -> Callable[[list[Any]], list[dict[str, Any]]]:
     """``build(columns)``: one dict per row, keys in header order, via a generated dict display."""
     args = "".join(f"c{index}, " for index in range(len(names)))
     items = ", ".join(f"{name!r}: c{index}" for index, name in enumerate(names))
     namespace: dict[str, Any] = {}
     exec(f"def build(columns):\n    return [{{{items}}} for {args}in zip(*columns)]\n", namespace)
-    return namespace["build"]  # type: ignore[no-any-return]
+    return namespace["build"]
 
 
 @lru_cache(maxsize=256)
@@ -208,7 +209,7 @@ def _copy_builder(names: tuple[str, ...], varying: tuple[int, ...]) -> Callable[
               f"{loop}        row = copy()\n{stores}        append(row)\n    return rows\n")
     namespace: dict[str, Any] = {}
     exec(source, namespace)
-    return namespace["build"]  # type: ignore[no-any-return]
+    return namespace["build"]
 
 
 class _Plan:
@@ -228,7 +229,7 @@ class _Plan:
         self.build = _row_builder(self.names)
 
     @staticmethod
-    def of(block: _Block) -> "_Plan | None":
+    def of(block: _Block) -> _Plan | None:
         if block.is_error or not (block.has_result and block.has_table):
             return None
         if block.converters[block.names.index("result")] is not _same:
@@ -283,7 +284,7 @@ class _Source:
                     self._set(text, exact)
                     return True
                 return False
-            text = chunk if type(chunk) is str else self.decoder.decode(chunk)
+            text = chunk if type(chunk) is str else self.decoder.decode(chunk)  # type: ignore[arg-type]  # bytes
             if not text:
                 continue
             if self.first:
@@ -363,11 +364,11 @@ class _FastDecoder(_Decoder):
         self.tables = tables
 
     @staticmethod
-    def _plan(block: _Block) -> "_Plan | None":
+    def _plan(block: _Block) -> _Plan | None:
         plan = block.plan
         if plan is _NO_PLAN:
             plan = block.plan = _Plan.of(block)
-        return plan  # type: ignore[no-any-return]
+        return plan
 
     def chunk_events(self, chunks: Iterable[str | bytes]) -> Iterator[Event]:
         src = _Source(chunks)

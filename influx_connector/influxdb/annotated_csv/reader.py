@@ -1,8 +1,9 @@
 """The decoders' entry points: tables, rows, a row stream with a limit, and whole answers."""
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import chain
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from influx_connector.influxdb.annotated_csv.csv_lines import (
     _CSV_LINE_ENDS,
@@ -26,9 +27,9 @@ def _events(source: Any, typed: bool, tables: bool) -> Iterator[Event]:
         chunks = (source[start : start + _TEXT_CHUNK] for start in range(0, len(source), _TEXT_CHUNK))
         return _FastDecoder(typed, tables).chunk_events(chunks)
     if type(source) is _ChunkLines:
-        chunks = source._take_chunks()
-        if chunks is not None:
-            return _FastDecoder(typed, tables).chunk_events(chunks)
+        taken = source._take_chunks()
+        if taken is not None:
+            return _FastDecoder(typed, tables).chunk_events(taken)
     return _Decoder(typed).events(_as_lines(source))
 
 
@@ -113,7 +114,7 @@ class RowStream:
     def __next__(self) -> dict[str, Any]:
         return next(self._rows)
 
-    def __enter__(self) -> "RowStream":
+    def __enter__(self) -> RowStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -129,7 +130,7 @@ class RowStream:
             if self._on_close is not None:
                 self._on_close()
 
-    def _limited(self, batches: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    def _limited(self, batches: Iterator[list[dict[str, Any]]]) -> Generator[list[dict[str, Any]], None, None]:
         left = self.limit
         try:
             if left is None:
@@ -147,7 +148,7 @@ class RowStream:
             self._release()
 
 
-class ResultList(list):  # type: ignore[type-arg]
+class ResultList(list[Any]):
     """A decoded answer cut at a row limit: a plain list that also says whether it was cut."""
 
     truncated: bool = False

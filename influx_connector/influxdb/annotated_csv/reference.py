@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import csv
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from influx_connector.errors import APIError, DecodeError
 from influx_connector.influxdb.annotated_csv.csv_lines import _csv_lines, _line_breaks_as_written
@@ -144,7 +145,7 @@ class _Decoder:
             datatype = datatypes[index] if datatypes else "string"
             datatype = datatype or "string"
             raw_default = raw_defaults[index] if raw_defaults else ""
-            group = bool(groups) and groups[index].strip().lower() == "true"
+            group = groups[index].strip().lower() == "true" if groups else False
             column = Column(name, datatype, group, raw_default or None)
             convert = _converter(datatype, self.typed)
             columns.append(column)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import base64
 import math
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 
 class _Invalid(ValueError):
@@ -16,7 +17,7 @@ _INT64_MIN = -(2**63)
 _INT64_LIMIT = 2**63
 _UINT64_LIMIT = 2**64
 _NS_PER_SECOND = 1_000_000_000
-_UTC = timezone.utc
+_UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 

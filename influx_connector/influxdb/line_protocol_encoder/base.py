@@ -1,7 +1,7 @@
 """The encoder's limits (the server's), and the types every part of it shares."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _PRECISION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -26,7 +26,7 @@ _SAFE_KEY_CHARS = MAX_SERIES_KEY_BYTES // 4
 _SAFE_STRING_CHARS = MAX_STRING_BYTES // 4
 
 _RECORD_KEYS = frozenset({"measurement", "tags", "fields", "time"})
-_UTC = timezone.utc
+_UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 
 
@@ -39,7 +39,7 @@ class Unsigned(int):
 
     __slots__ = ()
 
-    def __new__(cls, value: Any = 0) -> "Unsigned":
+    def __new__(cls, value: Any = 0) -> Unsigned:
         self = super().__new__(cls, value)
         if not 0 <= self <= _UINT64_MAX:
             raise ValueError(f"Unsigned({int(self)}) is outside 0 .. 2**64-1")

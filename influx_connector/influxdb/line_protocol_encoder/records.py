@@ -63,7 +63,8 @@ def _key_size_problem(key: str, field_keys: list[str]) -> str | None:
     if not field_keys:
         if size <= MAX_SERIES_KEY_BYTES:
             return None
-        return f"the series key (measurement and tags) is {size:,} bytes; InfluxDB allows at most {MAX_SERIES_KEY_BYTES:,}"
+        return (f"the series key (measurement and tags) is {size:,} bytes; "
+                f"InfluxDB allows at most {MAX_SERIES_KEY_BYTES:,}")
     total = size + _FIELD_KEY_SEPARATOR_BYTES + max(len(k.encode("utf-8", "surrogatepass")) for k in field_keys)
     if total <= MAX_SERIES_KEY_BYTES:
         return None

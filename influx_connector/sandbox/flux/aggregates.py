@@ -6,7 +6,8 @@ and keeps only the group key columns. Both skip nulls. The reducers are shared w
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .args import Args
 from .errors import FluxError

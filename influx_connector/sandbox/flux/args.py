@@ -5,7 +5,8 @@ wrong, raises a FluxError in the server's ``error calling function "x": ...`` fo
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import FluxError
 from .source import UnboundedRead, unbounded_error

@@ -7,7 +7,7 @@ built with it need both.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .args import Args
 from .errors import FluxError

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import FluxError
 from .timefmt import add_duration
@@ -68,7 +69,8 @@ def _arithmetic(op: str, left: Any, right: Any) -> Any:
         return left + right
     if not (is_number(left) and is_number(right) and type(left) is type(right)):
         raise FluxError(
-            f"type error: {op} needs two operands of the same numeric type, got {type_name(left)} and {type_name(right)}"
+            f"type error: {op} needs two operands of the same numeric type, "
+            f"got {type_name(left)} and {type_name(right)}"
         )
     if isinstance(left, int):
         return _int_arithmetic(op, left, right)

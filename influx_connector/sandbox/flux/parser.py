@@ -17,7 +17,8 @@ from .timefmt import canonical_datetime_literal, parse_rfc3339
 
 Node = dict[str, Any]
 
-_COMPARISON = {"EQ": "==", "NEQ": "!=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "REGEXEQ": "=~", "REGEXNEQ": "!~"}
+_COMPARISON = {"EQ": "==", "NEQ": "!=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=",
+               "REGEXEQ": "=~", "REGEXNEQ": "!~"}
 _ADDITIVE = {"ADD": "+", "SUB": "-"}
 _MULTIPLICATIVE = {"MUL": "*", "DIV": "/", "MOD": "%", "POW": "^"}
 _INT64_MAX = 2**63 - 1
@@ -123,7 +124,8 @@ class Parser:
                 member = self.make("MemberExpression", self.start_of(obj), self.end_of(prop), object=obj, property=prop)
                 self.expect("ASSIGN")
                 init = self.parse_expression()
-                assignment = self.make("MemberAssignment", self.start_of(obj), self.end_of(init), member=member, init=init)
+                assignment = self.make("MemberAssignment", self.start_of(obj), self.end_of(init),
+                                       member=member, init=init)
             else:
                 assignment = self.parse_assignment()
             return self.make("OptionStatement", tok.start, self.end_of(assignment), assignment=assignment)

@@ -83,7 +83,8 @@ def _series_table(points: list[FieldPoint], start: int, stop: int) -> Table:
         Column("_field", "string"),
         Column("_measurement", "string"),
     ] + [Column(label, "string") for label in tag_labels]
-    common = {"_start": start, "_stop": stop, "_field": first.field, "_measurement": first.measurement, **dict(first.tags)}
+    common = {"_start": start, "_stop": stop, "_field": first.field, "_measurement": first.measurement,
+              **dict(first.tags)}
     rows = [{**common, "_time": p.time, "_value": p.value} for p in points]
     key = make_key(columns, common, ["_start", "_stop", "_field", "_measurement", *tag_labels])
     return Table(columns, key, rows)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 NS_PER_SECOND = 1_000_000_000
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Nanoseconds per fixed-length duration unit; ``mo`` and ``y`` count months instead.
 UNIT_NANOS = {
@@ -53,10 +53,10 @@ def parse_rfc3339(text: str) -> int:
         raise ValueError(f"invalid RFC3339 time {text!r}")
     year, month, day = int(m[1]), int(m[2]), int(m[3])
     if m[4] is None:
-        return _from_datetime(datetime(year, month, day, tzinfo=timezone.utc), 0)
+        return _from_datetime(datetime(year, month, day, tzinfo=UTC), 0)
     zone = m[8]
     if zone == "Z":
-        tz = timezone.utc
+        tz = UTC
     else:
         sign = 1 if zone[0] == "+" else -1
         tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
@@ -125,4 +125,4 @@ def month_index(ns: int) -> int:
 def month_start(index: int) -> int:
     """Nanoseconds at midnight UTC on the first day of month ``index`` (see month_index)."""
     year, month0 = divmod(index, 12)
-    return _from_datetime(datetime(1970 + year, month0 + 1, 1, tzinfo=timezone.utc), 0)
+    return _from_datetime(datetime(1970 + year, month0 + 1, 1, tzinfo=UTC), 0)

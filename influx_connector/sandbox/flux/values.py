@@ -6,11 +6,11 @@ Plain Python types carry the rest: ``int`` is a Flux int, ``float`` a float, ``b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import FluxError
-
 
 
 @dataclass(frozen=True, order=True)

@@ -7,7 +7,8 @@ window gives one row whose ``_time`` is the clipped window stop (or start, with
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .aggregates import AGGREGATES, SELECTORS, aggregate_value, check_type, output_type, select_index
 from .args import Args
@@ -31,7 +32,8 @@ def aggregate_window(args: Args) -> Stream:
     time_src = args.string("timeSrc", "_stop")
     column = args.string("column", "_value")
     if not isinstance(fn, Builtin) or fn.name not in WINDOW_FUNCTIONS:
-        raise args.error(f"fn must be one of {', '.join(WINDOW_FUNCTIONS)} (the sandbox runs no custom window functions)")
+        raise args.error(
+            f"fn must be one of {', '.join(WINDOW_FUNCTIONS)} (the sandbox runs no custom window functions)")
     if time_src not in ("_start", "_stop"):
         raise args.error('timeSrc must be "_start" or "_stop"')
     window_start = _aligner(args, every, offset)
@@ -90,7 +92,8 @@ def _windows(start: int, stop: int, window_start: Callable[[int], tuple[int, int
 
 
 def _windowed(
-    table: Table, name: str, window_start: Callable[[int], tuple[int, int]], create_empty: bool, time_src: str, column: str
+    table: Table, name: str, window_start: Callable[[int], tuple[int, int]], create_empty: bool, time_src: str,
+    column: str,
 ) -> Table:
     source = table.column(column)
     if source is None:

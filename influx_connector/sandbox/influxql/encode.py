@@ -11,7 +11,7 @@ Its times are always integers: nanoseconds, or the ``epoch`` unit.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from influx_connector.sandbox.influxql.executor import Result, Series
 
 #: Divisors of the ``epoch`` units the real server knows; any other value means nanoseconds.
 EPOCH_DIVISORS = {"u": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_json(results: list[Result], epoch: str | None) -> bytes:

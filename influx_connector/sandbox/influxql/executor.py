@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from influx_connector.sandbox import dbrp
 from influx_connector.sandbox.influxql.lexer import KEYWORDS
@@ -39,7 +40,8 @@ from influx_connector.sandbox.influxql.parser import (
 from influx_connector.sandbox.store import Bucket, Store
 
 #: InfluxQL's names for the store's field types (SHOW FIELD KEYS).
-FIELD_TYPE_NAMES = {"double": "float", "long": "integer", "unsignedLong": "unsigned", "boolean": "boolean", "string": "string"}
+FIELD_TYPE_NAMES = {"double": "float", "long": "integer", "unsignedLong": "unsigned", "boolean": "boolean",
+                    "string": "string"}
 NOT_EXECUTED = "not executed"
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TIME_TEXT = re.compile(
@@ -293,8 +295,9 @@ def _measurement_series(
     out = []
     for key, rows in groups.items():
         rows.sort(key=lambda row: (row[0], row[1]))
-        tags = dict(zip(group_keys, key)) if group_keys else None
-        out.append(Series(measurement.name, list(columns), [[t, *cells] for t, _, cells in rows], tags, timed=True))
+        series_tags = dict(zip(group_keys, key)) if group_keys else None
+        out.append(Series(measurement.name, list(columns), [[t, *cells] for t, _, cells in rows], series_tags,
+                          timed=True))
     return out
 
 
@@ -329,7 +332,8 @@ def _check_condition(expr: Expr) -> None:
     if isinstance(expr, Binary) and expr.op in ("AND", "OR"):
         _check_condition(expr.left)
         _check_condition(expr.right)
-    elif not (isinstance(expr, Binary) and expr.op in COMPARISONS) and not (isinstance(expr, Literal) and expr.kind == "bool"):
+    elif not (isinstance(expr, Binary) and expr.op in COMPARISONS) and not (
+            isinstance(expr, Literal) and expr.kind == "bool"):
         raise StatementError(f"invalid condition expression: {_render(expr)}")
 
 
@@ -429,7 +433,8 @@ def parse_time_text(text: str) -> int:
     if not m:
         raise ValueError(f"not a time: {text!r}")
     parts = [int(g) if g else 0 for g in m.groups()[:6]]
-    datetime(*parts)  # rejects month 13, February 30th...
+    year, month, day, hour, minute, second = parts
+    datetime(year, month, day, hour, minute, second)  # rejects month 13, February 30th...
     seconds = calendar.timegm((*parts, 0, 0, 0))
     fraction = int((m.group(7) or "0").ljust(9, "0"))
     zone = m.group(8) or "Z"

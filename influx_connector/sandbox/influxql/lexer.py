@@ -8,16 +8,21 @@ the end twice there).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 #: InfluxQL's reserved words (unquoted, they are never identifiers).
 KEYWORDS = frozenset(
-    """ALL ALTER ANALYZE AND ANY AS ASC BEGIN BY CARDINALITY CREATE CONTINUOUS DATABASE DATABASES
-    DEFAULT DELETE DESC DESTINATIONS DIAGNOSTICS DISTINCT DROP DURATION END EVERY EXACT EXPLAIN FALSE
-    FIELD FOR FROM GRANT GRANTS GROUP GROUPS IN INF INSERT INTO KEY KEYS KILL LIMIT MEASUREMENT
-    MEASUREMENTS NAME OFFSET ON OR ORDER PASSWORD POLICY POLICIES PRIVILEGES QUERIES QUERY READ
-    REPLICATION RESAMPLE RETENTION REVOKE SELECT SERIES SET SHARD SHARDS SHOW SLIMIT SOFFSET STATS
-    SUBSCRIPTION SUBSCRIPTIONS TAG TO TRUE USER USERS VALUES WHERE WITH WRITE""".split()
+    [
+        "ALL", "ALTER", "ANALYZE", "AND", "ANY", "AS", "ASC", "BEGIN", "BY", "CARDINALITY", "CREATE", "CONTINUOUS",
+        "DATABASE", "DATABASES", "DEFAULT", "DELETE", "DESC", "DESTINATIONS", "DIAGNOSTICS", "DISTINCT", "DROP",
+        "DURATION", "END", "EVERY", "EXACT", "EXPLAIN", "FALSE", "FIELD", "FOR", "FROM", "GRANT", "GRANTS", "GROUP",
+        "GROUPS", "IN", "INF", "INSERT", "INTO", "KEY", "KEYS", "KILL", "LIMIT", "MEASUREMENT", "MEASUREMENTS",
+        "NAME", "OFFSET", "ON", "OR", "ORDER", "PASSWORD", "POLICY", "POLICIES", "PRIVILEGES", "QUERIES", "QUERY",
+        "READ", "REPLICATION", "RESAMPLE", "RETENTION", "REVOKE", "SELECT", "SERIES", "SET", "SHARD", "SHARDS",
+        "SHOW", "SLIMIT", "SOFFSET", "STATS", "SUBSCRIPTION", "SUBSCRIPTIONS", "TAG", "TO", "TRUE", "USER", "USERS",
+        "VALUES", "WHERE", "WITH", "WRITE"
+    ]
 )
 
 # Longest first, so "<=" is not read as "<" then "=".
@@ -75,7 +80,7 @@ class _Scanner:
         """The 0-based column of ``index`` on the current line."""
         return index - self.line_start
 
-    def tokens(self):  # type: ignore[no-untyped-def]
+    def tokens(self) -> Iterator[Token]:
         text = self.text
         while self.i < len(text):
             ch = text[self.i]

@@ -20,7 +20,7 @@ Errors are worded like InfluxDB 1.x's parser: ``found X, expected Y at line L, c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from influx_connector.sandbox.influxql.lexer import Token, tokenize
 
@@ -31,7 +31,8 @@ CREATE_WORDS = ("CONTINUOUS", "DATABASE", "USER", "RETENTION", "SUBSCRIPTION")
 DROP_WORDS = ("CONTINUOUS", "DATABASE", "MEASUREMENT", "RETENTION", "SERIES", "SHARD", "SUBSCRIPTION", "USER")
 OPERAND = ("identifier", "string", "number", "bool")
 COMPARISONS = ("=", "!=", "<>", "<", "<=", ">", ">=")
-_PRECEDENCE = {"OR": 1, "AND": 2, **{op: 4 for op in (*COMPARISONS, "=~", "!~")}, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
+_PRECEDENCE = {"OR": 1, "AND": 2, **{op: 4 for op in (*COMPARISONS, "=~", "!~")},
+               "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 
 
 class ParseError(Exception):
@@ -60,11 +61,11 @@ class Now:
 @dataclass(frozen=True)
 class Binary:
     op: str  # a comparison, AND, OR, + - * / %
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
-Expr = Union[Ref, Literal, Now, Binary]
+Expr = Ref | Literal | Now | Binary
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class DropDatabase:
     name: str
 
 
-Statement = Union[Select, ShowDatabases, ShowMeasurements, ShowTagKeys, ShowFieldKeys, CreateDatabase, DropDatabase]
+Statement = Select | ShowDatabases | ShowMeasurements | ShowTagKeys | ShowFieldKeys | CreateDatabase | DropDatabase
 
 
 # --- errors -----------------------------------------------------------------------------------------------

@@ -138,7 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         # Every read waits at most this long: a client that stops sending (between requests,
         # or half-way through one) gives its thread back instead of holding it forever.
-        self.timeout = self.server.sandbox.read_timeout
+        # (socketserver reads it per instance; the stubs declare it on the class only.)
+        self.timeout = self.server.sandbox.read_timeout  # type: ignore[misc]
         super().setup()
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
         # plus the client's delayed ACK adds ~40 ms to every response.

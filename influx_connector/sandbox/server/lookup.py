@@ -1,7 +1,7 @@
 """Finding the org or bucket a request names, with the server's 404 (or 400) when there is none."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from influx_connector.sandbox.server.messages import Problem, Request, invalid, not_found
 from influx_connector.sandbox.server.parsing import check_id

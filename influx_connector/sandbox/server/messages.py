@@ -83,7 +83,7 @@ def too_large() -> Problem:
     return Problem(413, "request too large", "unable to read data: points batch is too large")
 
 
-def query_reply(req: "Request", body: bytes, content_type: str) -> Reply:
+def query_reply(req: Request, body: bytes, content_type: str) -> Reply:
     """A query answer as the real server sends one: chunked, and gzip-compressed for clients that
     accept it (requests always says it does), so a client's decoding is exercised as in use."""
     headers = {"Content-Type": content_type}

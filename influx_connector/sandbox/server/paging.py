@@ -19,9 +19,10 @@ class Paging:
     after: str | None
 
     @classmethod
-    def from_request(cls, req: Request) -> "Paging":
+    def from_request(cls, req: Request) -> Paging:
         return cls(
-            limit=_int_param(req, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, f"limit must be between 1 and {MAX_PAGE_SIZE}"),
+            limit=_int_param(req, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE,
+                             f"limit must be between 1 and {MAX_PAGE_SIZE}"),
             offset=_int_param(req, "offset", 0, 0, None, "offset must be greater than or equal to 0"),
             descending=_bool_param(req, "descending"),
             after=check_id(after) if (after := req.param("after")) else None,

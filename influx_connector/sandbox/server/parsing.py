@@ -31,7 +31,8 @@ def parse_rfc3339_ns(text: str) -> int:
     if not m:
         raise ValueError(f"cannot parse {text!r} as RFC3339")
     parts = [int(g) for g in m.groups()[:6]]
-    datetime(*parts)  # raises ValueError for a month 13, a February 30th and the like
+    year, month, day, hour, minute, second = parts
+    datetime(year, month, day, hour, minute, second)  # raises ValueError for a month 13, a February 30th...
     seconds = calendar.timegm((*parts, 0, 0, 0))
     fraction = int((m.group(7) or "0").ljust(9, "0"))
     zone = m.group(8)

@@ -141,10 +141,11 @@ class Sandbox:
         self.started = (now_rfc3339(), time.monotonic())
         server = SandboxHTTPServer((self.host, self.port), self, Router(self))
         if self._tls_context is not None:
-            server.socket = self._tls_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        host, port = server.server_address[:2]
-        self._bound_host = f"[{host}]" if ":" in str(host) else str(host)
-        self._bound_port = int(port)
+            server.socket = self._tls_context.wrap_socket(server.socket, server_side=True,
+                                                          do_handshake_on_connect=False)
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        self._bound_host = f"[{host}]" if ":" in host else host
+        self._bound_port = port
         self.url = f"{self.scheme}://{self._bound_host}:{port}"
         self._server = server
         self._thread = threading.Thread(

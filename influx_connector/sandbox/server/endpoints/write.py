@@ -44,7 +44,8 @@ def _write_body(sandbox: Sandbox, req: Request) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _store_points(sandbox: Sandbox, bucket: Bucket, points: list[line_protocol_parser.ParsedPoint], now_ns: int) -> tuple[int, str]:
+def _store_points(sandbox: Sandbox, bucket: Bucket, points: list[line_protocol_parser.ParsedPoint],
+                  now_ns: int) -> tuple[int, str]:
     """Write what the bucket accepts; return how many points were dropped and the last reason.
 
     Like the storage engine, a point is dropped whole when one of its fields has a type other
@@ -99,7 +100,8 @@ def _retention_problem(point: line_protocol_parser.ParsedPoint, oldest_ns: int |
 
 
 # The server's names for field types in partial-write messages.
-_LP_TYPE_NAMES = {"double": "float", "long": "integer", "unsignedLong": "unsigned", "boolean": "boolean", "string": "string"}
+_LP_TYPE_NAMES = {"double": "float", "long": "integer", "unsignedLong": "unsigned", "boolean": "boolean",
+                  "string": "string"}
 
 
 def _type_conflict(point: line_protocol_parser.ParsedPoint, known: dict[tuple[str, str], str]) -> str | None:
