@@ -378,6 +378,14 @@ def test_params_json_is_merged_and_p_wins(capsys):
     assert "limit=4&offset=1" in doc["url"]
 
 
+def test_params_json_holding_a_number_python_cannot_read_is_a_usage_error(capsys):
+    # Valid JSON, but past Python's 4,300-digit limit for reading an integer.
+    code, out, err = run_cli(capsys, "render", "list_buckets", *CONN, "--params-json", '{"limit": ' + "9" * 5000 + "}")
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("error: --params-json: not valid JSON (") and "4300" in err
+
+
 def test_data_text_fills_the_data_parameter(capsys):
     doc = rendered(capsys, "write_data", *CONN, "-p", "bucket=b", "-p", "org=o", "--data", "cpu v=1")
     assert doc["body"] == "cpu v=1"
