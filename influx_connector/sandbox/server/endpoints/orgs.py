@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from influx_connector.sandbox.server import lookup
 from influx_connector.sandbox.server.messages import Reply, Request, json_reply, not_found
 from influx_connector.sandbox.server.paging import Paging
 from influx_connector.sandbox.server.parsing import check_id
@@ -31,7 +32,4 @@ def list_orgs(sandbox: Sandbox, req: Request) -> Reply:
 
 
 def get_org(sandbox: Sandbox, req: Request, org_id: str) -> Reply:
-    org = sandbox.store.orgs.get(check_id(org_id))
-    if org is None:
-        raise not_found("organization not found")
-    return json_reply(200, org_json(org))
+    return json_reply(200, org_json(lookup.org_by_id(sandbox.store, org_id)))
