@@ -6,8 +6,9 @@ import os
 import time
 import warnings
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import requests
 
@@ -15,8 +16,15 @@ from . import inputs
 from .batch import Batch
 from .batch_report import BatchReport
 from .deadline import Deadline
-from .errors import (APIError, ConnectorError, DecodeError, FieldError, InsecureTLSWarning, TransportError,
-                     ValidationError)
+from .errors import (
+    APIError,
+    ConnectorError,
+    DecodeError,
+    FieldError,
+    InsecureTLSWarning,
+    TransportError,
+    ValidationError,
+)
 from .limits import Limits
 from .links import same_origin_url
 from .model import Connector, Operation
@@ -79,7 +87,7 @@ class Connection:
             raise ValidationError(problems, "connection")
         verify = self.values.get(spec.verify_tls_from, True) if spec.verify_tls_from else True
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
-        if ca_bundle and not os.path.isfile(ca_bundle):
+        if spec.ca_bundle_from and ca_bundle and not os.path.isfile(ca_bundle):
             raise ValidationError([FieldError(spec.ca_bundle_from, f"no such file: {ca_bundle}")], subject="connection")
         self.limits = Limits.of(spec, self.values)
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle,
@@ -87,7 +95,7 @@ class Connection:
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
         # Everything rendering needs from the connection, worked out once: none of it changes.
-        common = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
+        common: dict[str, Any] = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
                       encoders=self.host.table("encoders"), redactor=self.redactor,
                       base=base_url(connector, self.values), headers=connection_headers(connector, self.values))
         self._contexts = (RenderContext(**common), RenderContext(**common, resolve=self._resolve))
@@ -102,7 +110,7 @@ class Connection:
         shown = {k: ("****" if k in secret else v) for k, v in getattr(self, "values", {}).items()}
         return f"Connection({self.connector.id}, {shown})"
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -147,6 +155,7 @@ class Connection:
         op, checked = self.validate(op_id, params)
         started = time.perf_counter()
         tally = _Tally(self.policy, self.limits.deadline(deadline))
+        summary: Mapping[str, Any]
         try:
             request = render_request(op.request, checked, self._context(resolve=True))
             if request.batch is not None:
@@ -155,7 +164,8 @@ class Connection:
                 data, status = self._call(op, checked, request, request.summary, tally)
                 summary = request.summary
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
         meta: dict[str, Any] = {
@@ -176,7 +186,7 @@ class Connection:
         return Result(data=data, status=status, meta=meta)
 
     def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
-               deadline: float | None = None) -> "Rows":
+               deadline: float | None = None) -> Rows:
         """The rows of an operation's answer one at a time, in bounded memory.
 
         With ``limit``, at most that many rows come out and ``truncated`` on the returned
@@ -205,7 +215,8 @@ class Connection:
                 return Rows(iter(rows[:limit] if limit is not None else rows), op.id, self.redactor,
                             truncated=limit is not None and len(rows) > limit)
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
         options = dict(render(op.response.options, Context(params=checked, body=request.summary)))
@@ -215,7 +226,8 @@ class Connection:
             inner = streamer(response, limit=chosen, **options)
         except ConnectorError as exc:
             response.close()
-            raise exc.redact(self.redactor)
+            exc.redact(self.redactor)
+            raise
         except BaseException:
             response.close()
             raise
@@ -223,7 +235,7 @@ class Connection:
 
     # --- one request, tried until it succeeds or may not be tried again ------------------------
 
-    def _exchange(self, op: Operation, request: Request, tally: "_Tally", stream: bool = False,
+    def _exchange(self, op: Operation, request: Request, tally: _Tally, stream: bool = False,
                   attempts: Attempts | None = None, whole: bool = True) -> requests.Response:
         """Send, retrying what the policy allows; return the last answer (maybe an error status).
 
@@ -263,7 +275,7 @@ class Connection:
             return response
 
     def _call(self, op: Operation, params: Mapping[str, Any], request: Request, summary: Mapping[str, Any],
-              tally: "_Tally") -> tuple[Any, int]:
+              tally: _Tally) -> tuple[Any, int]:
         """Exchange and decode; a retry-safe answer cut off while being read is asked for again."""
         attempts = tally.start()
         while True:
@@ -286,7 +298,7 @@ class Connection:
                 response.close()
 
     def _follow_pages(self, op: Operation, params: Mapping[str, Any], first: Request, data: Any,
-                      tally: "_Tally") -> Any:
+                      tally: _Tally) -> Any:
         """Every page's items in one list. A next link that leads to a page already read ends
         paging with an error (it would never stop); the page cap ends it with the result
         marked truncated."""
@@ -325,7 +337,7 @@ class Connection:
 
     # --- a body of many records, in batches ---------------------------------------------------------
 
-    def _run_batches(self, op: Operation, params: Mapping[str, Any], request: Request, tally: "_Tally",
+    def _run_batches(self, op: Operation, params: Mapping[str, Any], request: Request, tally: _Tally,
                      progress: Callable[[Mapping[str, Any]], None] | None) -> tuple[Any, int, dict[str, Any]]:
         """Send each batch in order; halve one the server finds too large; keep going past a
         partial write and report its rejected lines at the end. On any other error, say what
@@ -413,11 +425,13 @@ class Connection:
                 try:
                     return self.host.table("codecs")["json"](response)
                 except ConnectorError as exc:
-                    raise exc.redact(self.redactor)
+                    exc.redact(self.redactor)
+                    raise
             finally:
                 response.close()
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
 
@@ -492,7 +506,7 @@ class Rows:
     def truncated(self) -> bool:
         return self._truncated or bool(getattr(self._inner, "truncated", False))
 
-    def __iter__(self) -> "Rows":
+    def __iter__(self) -> Rows:
         return self
 
     def __next__(self) -> Any:
@@ -500,7 +514,8 @@ class Rows:
             return next(self._iter)
         except ConnectorError as exc:
             self.close()
-            raise exc.redact(self._redactor)
+            exc.redact(self._redactor)
+            raise
         except _UNFORESEEN as exc:
             self.close()
             raise _undecodable(self._operation, self._codec, exc, self._redactor) from None
@@ -510,7 +525,7 @@ class Rows:
         if closer is not None:
             closer()
 
-    def __enter__(self) -> "Rows":
+    def __enter__(self) -> Rows:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -576,7 +591,8 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     try:
         return codec(response, **options)
     except ConnectorError as exc:  # a codec does not know the secrets: mask them here
-        raise exc.redact(redactor)
+        exc.redact(redactor)
+        raise
     except _UNFORESEEN as exc:
         raise _undecodable(op.id, op.response.codec, exc, redactor) from None
 

@@ -14,7 +14,8 @@ The command line: ``influx_connector_register_commands`` and ``influx_connector_
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pluggy
 

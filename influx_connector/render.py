@@ -9,8 +9,9 @@ import gzip
 import json
 import re
 import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 from urllib3.util import parse_url
@@ -324,7 +325,7 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
     size = render(batch["size"], ctx) if batch else OMIT
     plan = None
     if size is not OMIT:
-        plan = BatchPlan.of(raw, size, batch.get("separator", "\n"), batch.get("split_on") or (), threshold)
+        plan = BatchPlan.of(raw, cast(int, size), batch.get("separator", "\n"), batch.get("split_on") or (), threshold)
         summary.update({"records": plan.records, "batches": len(plan.ranges())})
         _, sent, compressed = plan.body(*plan.ranges()[0]) if plan.records else (raw, raw, False)
     else:

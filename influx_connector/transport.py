@@ -6,7 +6,8 @@ import json
 import logging
 import re
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 import requests.adapters
@@ -256,7 +257,7 @@ def _read_whole(response: requests.Response) -> None:
     """Read the body now (through its bounded reader), as requests does for an unstreamed send."""
     raw = response.raw
     if isinstance(raw, Body):
-        response._content = raw.read_all()  # type: ignore[attr-defined]
+        response._content = raw.read_all()
         response._content_consumed = True  # type: ignore[attr-defined]
         raw.release_conn()
 
@@ -302,13 +303,14 @@ def _cut_json_string(text: str, names: Any) -> str | None:
     """The string value of the first of ``names`` in a JSON object cut short, as far as the text
     goes (marked "...", when the cut fell inside it)."""
     for name in [names] if isinstance(names, str) else names:
-        found = re.search(r'"%s"\s*:\s*"' % re.escape(name), text)
+        found = re.search(rf'"{re.escape(name)}"\s*:\s*"', text)
         if found is None:
             continue
         rest = text[found.end():]
         for trim in range(0, 7):  # a cut inside an escape (\u00e9) leaves up to 6 characters over
             try:
-                value, end = json.decoder.scanstring(rest[:len(rest) - trim] + '"', 0, False)
+                value, end = json.decoder.scanstring(  # type: ignore[attr-defined]  # there, but not in the stubs
+                    rest[:len(rest) - trim] + '"', 0, False)
             except ValueError:
                 continue
             return value if end <= len(rest) - trim else value + "..."
