@@ -128,7 +128,7 @@ def stream_rate(rows: int, rounds: int) -> None:
 class ServiceProcess:
     """``influx-connector serve`` in a child process (in memory), with a keyed session."""
 
-    def __enter__(self) -> "ServiceProcess":
+    def __enter__(self) -> ServiceProcess:
         import subprocess
 
         import requests

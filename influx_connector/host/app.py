@@ -13,9 +13,10 @@ import json
 import logging
 import mimetypes
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 from ..connection import Connection

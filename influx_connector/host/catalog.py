@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from .. import api, forms, formats
+from .. import api, formats, forms
 from ..connection import Connection
 from ..errors import NotFoundError
 from ..model import DataSource

@@ -17,10 +17,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
 from ..cli.exits import EXIT_OK
 from ..cli.invocation import Invocation
 from ..cli.registry import CommandRegistry
+from ..errors import UsageError
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,8 @@ def _schemas() -> dict[str, Any]:
         "DataSourceType": {"type": "object", "required": ["id", "title", "connection", "operations"], "properties": {
             "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
             "docs_url": {"type": ["string", "null"]},
-            "formats": {"type": "object", "description": "Custom JSON Schema formats the forms use, with what each means."},
+            "formats": {"type": "object",
+                        "description": "Custom JSON Schema formats the forms use, with what each means."},
             "connection": _ref("Form"), "secret_fields": {"type": "array", "items": {"type": "string"}},
             "operations": {"type": "array", "items": _ref("OperationType")},
             "problems": {"type": "array", "items": {"type": "string"},

@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import (APIError, ConnectorError, DecodeError, ManifestError, NotFoundError, TimeoutError,
-                      TransportError, ValidationError)
+from ..errors import (
+    APIError,
+    ConnectorError,
+    DecodeError,
+    ManifestError,
+    NotFoundError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+)
 
 
 class Problem(Exception):

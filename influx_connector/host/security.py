@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .problems import Problem, Refused
@@ -83,7 +84,7 @@ class Guard:
     def has_key(self, environ: Mapping[str, Any]) -> bool:
         given = _bearer(environ.get("HTTP_AUTHORIZATION", "")) or environ.get("HTTP_X_ACCESS_KEY") \
             or _cookie(environ.get("HTTP_COOKIE", ""))
-        return bool(given) and hmac.compare_digest(given.encode(), self.key.encode())
+        return isinstance(given, str) and given != "" and hmac.compare_digest(given.encode(), self.key.encode())
 
     def key_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self.key.encode())
@@ -120,9 +121,9 @@ SECURITY_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
-    ("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self'; img-src 'self' data:; "
-                                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "
-                                "form-action 'self'"),
+    ("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-eval'; connect-src 'self'; "
+                                "img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+                                "base-uri 'none'; form-action 'self'"),
 ]
 
 

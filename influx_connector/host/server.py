@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..plugins import PluginHost
 from .app import App
@@ -81,7 +82,7 @@ class Running:
         server.task_dispatcher.shutdown()
         self.app.catalog.close()
 
-    def __enter__(self) -> "Running":
+    def __enter__(self) -> Running:
         return self
 
     def __exit__(self, *exc: object) -> None:

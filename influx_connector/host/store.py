@@ -19,9 +19,10 @@ import stat
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .problems import Conflict, Missing
 
@@ -143,7 +144,7 @@ class Store:
         return db
 
     class _Using:
-        def __init__(self, store: "Store", db: sqlite3.Connection, locked: bool):
+        def __init__(self, store: Store, db: sqlite3.Connection, locked: bool):
             self.store, self.db, self.locked = store, db, locked
 
         def __enter__(self) -> sqlite3.Connection:
@@ -155,7 +156,7 @@ class Store:
             if self.locked:
                 self.store._lock.release()
 
-    def _db(self) -> "Store._Using":
+    def _db(self) -> Store._Using:
         if self.memory:
             if self._shared is None:
                 self._shared = self._connect()
@@ -217,7 +218,8 @@ class Store:
                 raise Conflict("name_taken", f"a data source named '{name}' is already saved", "name") from None
         return self.source(source_id)
 
-    def update_source(self, source_id: str, name: str, plain: Mapping[str, Any], secrets: Mapping[str, Any]) -> SavedSource:
+    def update_source(self, source_id: str, name: str, plain: Mapping[str, Any],
+                      secrets: Mapping[str, Any]) -> SavedSource:
         with self._db() as db:
             try:
                 cur = db.execute("UPDATE data_sources SET name = ?, plain = ?, secret = ?, revision = revision + 1, "

@@ -15,7 +15,8 @@ import json
 import logging
 import queue
 import threading
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from ..secrets import Redactor
 from .problems import describe
@@ -120,7 +121,7 @@ def progress_ndjson(work: Callable[[Callable[[Mapping[str, Any]], None]], Mappin
                     redactor: Redactor) -> Iterator[bytes]:
     """Run ``work(progress)`` in a thread and stream ``{"progress": {...}}`` lines as it reports,
     then ``{"result": {...}}`` or ``{"error": {...}}``."""
-    events: "queue.Queue[tuple[str, Any]]" = queue.Queue()
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
 
     def run() -> None:
         try:
