@@ -1,0 +1,68 @@
+"""Test connection: the data source's test steps, run in order, each reported.
+
+Internal to the engine: hosts call ``Connection.test``.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..deadline import Deadline
+from ..errors import ConnectorError, DecodeError
+from ..render import render_request
+from ..transport import api_error
+from .paging import pointer_get
+from .results import StepReport, TestReport
+
+if TYPE_CHECKING:
+    from .client import Connection
+
+
+def run_test(conn: "Connection") -> TestReport:
+    """Run the data source's test steps in order; each is reported, the first failure stops.
+    All of them together are bounded by the connection's time limit."""
+    deadline = conn.limits.deadline()
+    try:
+        return _test(conn, deadline)
+    finally:
+        deadline.close()
+
+def _test(conn: "Connection", deadline: Deadline) -> TestReport:
+    reports: list[StepReport] = []
+    failed = False
+    for step in conn.connector.test_steps:
+        if failed:
+            reports.append(StepReport(step.name, step.title, "not run"))
+            continue
+        if step.when and not conn.values.get(step.when):
+            reports.append(StepReport(step.name, step.title, "skipped", f"'{step.when}' is not set"))
+            continue
+        started = time.perf_counter()
+        report = _run_step(conn, step, deadline)
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
+        reports.append(StepReport(step.name, step.title, report[0], report[1], report[2], elapsed))
+        failed = report[0] == "failed"
+    return TestReport(ok=not failed, steps=tuple(reports))
+
+def _run_step(conn: "Connection", step: Any, deadline: Deadline) -> tuple[str, str, int | None]:
+    def expected(status: int) -> bool:
+        return status in step.expect_status if step.expect_status else 200 <= status < 300
+
+    try:
+        request = render_request(step.request, {}, conn._context(resolve=False))
+        response = conn.transport.send(request, f"test:{step.name}", limit=conn.limits.answer_bytes,
+                                       deadline=deadline, ok=expected)
+    except ConnectorError as exc:
+        return "failed", str(exc), None
+    status = response.status_code
+    if not expected(status):
+        err = api_error(response, conn.connector.error_keys, conn.redactor, f"test:{step.name}", conn.host)
+        return "failed", str(err), status
+    if step.expect_nonempty:
+        try:
+            found = pointer_get(conn.host.table("codecs")["json"](response), step.expect_nonempty)
+        except DecodeError:
+            found = None
+        if not found:
+            return "failed", f"the server answered, but {step.expect_nonempty} is empty: it was not found", status
+    return "passed", f"HTTP {status}", status
