@@ -202,7 +202,7 @@ def test_an_error_that_is_not_retried_says_why(through) -> None:
     """A user who sees "the connection failed" must know whether to look before trying again.
 
     Fails on the engine as it is: the message does not say the request was not retried, nor that
-    it may have taken effect. See the report for the proposed patch (connection.py, _exchange).
+    it may have taken effect (the retry loop: connection/exchange.py).
     """
     conn, fp = through(retries=5)
     fp.inject(Fault.drop(after_forward=True), Fault.status(502), path=BUCKETS)
