@@ -127,10 +127,14 @@ class BatchPlan:
 
     def batch(self, first: int, end: int) -> Batch:
         """Records [first, end) as a batch about to be sent for the first time: finished now."""
+        return Batch(first, end, self.finish() if self.finish is not None and self.needs_finish(first, end) else b"")
+
+    def needs_finish(self, first: int, end: int) -> bool:
+        """Whether records [first, end) hold one that its batch's ``finish`` completes."""
         if self.finish is None:
-            return Batch(first, end)
+            return False
         lo, hi = self._unfinished_in(first, end)
-        return Batch(first, end, self.finish() if hi > lo else b"")
+        return hi > lo
 
     def position(self, record: int) -> int:
         """Where record ``record`` starts in the value the encoder was given."""
@@ -178,6 +182,68 @@ class BatchPlan:
     def body(self, first: int, last: int, suffix: bytes = b"") -> tuple[bytes, bytes, bool]:
         """(raw bytes, bytes to send, compressed?) of records [first, last)."""
         raw = self.records_bytes(first, last, suffix)
-        if self.gzip_above is not None and len(raw) > self.gzip_above:
-            return raw, gzip.compress(raw, compresslevel=6), True
-        return raw, raw, False
+        payload = Payload.of(raw, self.gzip_above)
+        return raw, payload.data, payload.compressed
+
+    def payload(self, batch: Batch) -> "Payload":
+        """What ``batch`` sends: its records' bytes, compressed when the plan says so."""
+        return Payload.of(self.records_bytes(batch.first, batch.end, batch.suffix), self.gzip_above)
+
+    def compresses(self) -> bool:
+        """Whether some batch of the plan may be compressed (worth preparing ahead: compression
+        runs outside the interpreter lock)."""
+        return self.gzip_above is not None and len(self.raw) > self.gzip_above
+
+
+#: gzip level of request bodies: zlib's default, the usual balance of size and time.
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A request body as sent: ``data`` (compressed when ``compressed``) and the ``size`` of the
+    bytes before compression. The one place a body is compressed."""
+
+    data: bytes
+    size: int
+    compressed: bool = False
+
+    @classmethod
+    def of(cls, raw: bytes, gzip_above: int | None) -> "Payload":
+        if gzip_above is not None and len(raw) > gzip_above:
+            return cls(gzip.compress(raw, compresslevel=GZIP_LEVEL), len(raw), True)
+        return cls(raw, len(raw))
+
+    def headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """``headers`` with the Content-Encoding this payload needs."""
+        return {**headers, "Content-Encoding": "gzip"} if self.compressed else headers
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The byte figures of a body, the one account of them (what ``{$body: ...}`` quotes):
+    ``bytes`` before compression, ``sent_bytes`` as sent, whether any was ``compressed``, and
+    for a body in batches how many requests carried it (``batches``) and how many were halved
+    (``splits``)."""
+
+    bytes: int = 0
+    sent_bytes: int = 0
+    compressed: bool = False
+    batches: int | None = None
+    splits: int = 0
+
+    def plus(self, payload: Payload) -> "Sent":
+        """The figures with one more request's payload sent."""
+        return replace(self, sent_bytes=self.sent_bytes + len(payload.data), compressed=self.compressed or
+                       payload.compressed, batches=None if self.batches is None else self.batches + 1)
+
+    def split(self) -> "Sent":
+        return replace(self, splits=self.splits + 1)
+
+    def figures(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"bytes": self.bytes, "sent_bytes": self.sent_bytes, "compressed": self.compressed}
+        if self.batches is not None:
+            out["batches"] = self.batches
+        if self.splits:
+            out["splits"] = self.splits
+        return out

@@ -5,7 +5,6 @@ examples in the YAML files and the contract tests.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import shlex
@@ -16,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from urllib3.util import parse_url
 
-from .batch import BatchPlan
+from .batch import Batch, BatchPlan, Payload, Sent
 from .errors import FieldError, ValidationError
 from .model import Connector, RequestSpec
 from .secrets import Redactor
@@ -41,7 +40,8 @@ class Request:
     redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
     secret_headers: tuple[str, ...] = ()
     connect_timeout: float | None = None  # the read timeout when None
-    #: Set when the body goes in batches; ``body`` is then the first batch.
+    #: Set when the body goes in batches; ``body`` is then the first batch in a dry-run (``preview``)
+    #: and None in a run, whose batch writer prepares each batch.
     batch: BatchPlan | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -240,10 +240,15 @@ class RenderContext:
         return f"RenderContext({self.connector.id}, base={base!r}, conn={sorted(self.conn)})"
 
 
-def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
-    """The request for validated ``params``; bad input raises ValidationError."""
+def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext, *,
+                   preview: bool = True) -> Request:
+    """The request for validated ``params``; bad input raises ValidationError.
+
+    A body in batches comes with its plan (``Request.batch``). With ``preview`` (a dry-run), the
+    request also holds the first batch as it would be sent; without it (a run), the body is
+    left to the batch writer, which prepares each batch once, just before sending it."""
     try:
-        return _render_request(spec, params, rc)
+        return _render_request(spec, params, rc, preview)
     except ValidationError as exc:
         # The frames below hold the connection's headers (the token) in local variables, which
         # a traceback printed with its locals (pytest --showlocals, an error tracker) would show.
@@ -251,7 +256,7 @@ def render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderConte
         raise exc.with_traceback(None) from None
 
 
-def _render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext) -> Request:
+def _render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderContext, preview: bool) -> Request:
     ctx = Context(params=params, conn=rc.conn, rules=rc.rules, resolve=rc.resolve)
     path = _fill(spec.path, params, encode=True) if "{" in spec.path else spec.path
     url = (rc.base if rc.base is not None else base_url(rc.connector, rc.conn)) + path
@@ -263,7 +268,7 @@ def _render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderCont
         value = render(tpl, ctx)
         if value is not OMIT:
             headers[name] = _query_text(value)
-    body, json_value, summary, plan = _render_body(spec, ctx, rc, headers)
+    body, json_value, summary, plan = _render_body(spec, ctx, rc, headers, preview)
     auth = rc.connector.connection.auth
     return Request(method=spec.method, url=url, headers=headers, body=body, json=json_value,
                    summary=summary, timeout=spec.timeout or _conn_seconds(rc, "timeout_from") or 10.0,
@@ -292,8 +297,8 @@ def _param_name(template: Any) -> str:
     return template.get("$param", "body") if isinstance(template, Mapping) else "body"
 
 
-def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
-                 headers: dict[str, str]) -> tuple[bytes | None, Any, dict[str, Any], BatchPlan | None]:
+def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext, headers: dict[str, str],
+                 preview: bool) -> tuple[bytes | None, Any, dict[str, Any], BatchPlan | None]:
     body_spec = spec.body
     if not body_spec:
         return None, None, {}, None
@@ -323,15 +328,18 @@ def _render_body(spec: RequestSpec, ctx: Context, rc: RenderContext,
     threshold = body_spec.get("gzip_above")
     batch = body_spec.get("batch") or {}
     size = render(batch["size"], ctx) if batch else OMIT
-    plan = None
-    if size is not OMIT:
+    if size is OMIT:
+        payload = Payload.of(raw, threshold)
+    else:
         plan = BatchPlan.of(raw, cast(int, size), batch.get("separator", "\n"), batch.get("split_on") or (), threshold)
         summary.update({"records": plan.records, "batches": len(plan.ranges())})
-        _, sent, compressed = plan.body(*plan.ranges()[0]) if plan.records else (raw, raw, False)
-    else:
-        compressed = threshold is not None and len(raw) > threshold
-        sent = gzip.compress(raw, compresslevel=6) if compressed else raw
-    if compressed:
+        if not preview:
+            # The batch writer prepares every batch, the first included, and counts what it sent.
+            summary["bytes"] = len(raw)
+            return None, json_value, summary, plan
+        # A dry-run shows the first batch as it would go (a point without a time has none yet).
+        payload = plan.payload(Batch(*plan.ranges()[0])) if plan.records else Payload.of(raw, None)
+    if payload.compressed:
         headers["Content-Encoding"] = "gzip"
-    summary.update({"bytes": len(raw), "sent_bytes": len(sent), "compressed": compressed})
-    return sent, json_value, summary, plan
+    summary.update(Sent(len(raw)).plus(payload).figures())
+    return payload.data, json_value, summary, plan if size is not OMIT else None

@@ -21,7 +21,7 @@ from ..retry import RetryPolicy
 from ..secrets import Redactor
 from ..template import Context, render
 from ..transport import Transport, api_error
-from .batching import run_batches
+from .batching import BatchWriter
 from .checks import run_test
 from .exchange import Tally, call, decode_response, exchange, is_success
 from .results import Result, TestReport
@@ -114,9 +114,9 @@ class Connection:
         started = time.perf_counter()
         tally = Tally(self.policy, self.limits.deadline(deadline))
         try:
-            request = render_request(op.request, checked, self._context(resolve=True))
+            request = render_request(op.request, checked, self._context(resolve=True), preview=False)
             if request.batch is not None:
-                data, status, summary = run_batches(self, op, checked, request, tally, progress)
+                data, status, summary = BatchWriter(self, op, checked, request, tally, progress).run()
             else:
                 data, status = call(self, op, checked, request, request.summary, tally)
                 summary = request.summary
