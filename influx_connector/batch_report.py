@@ -23,6 +23,8 @@ error's details). When a batch fails otherwise, the write stops and the error sa
     ``{"first", "end", "outcome"}`` (``refused``, ``in doubt`` or ``not sent``), plus what the
     encoder says its per-batch suffix meant (``RecordBytes.facts``), so a batch in doubt can be
     sent again as it was.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 
@@ -131,7 +133,8 @@ class BatchReport:
         text = (f"{len(self.partial)} {'batches were' if len(self.partial) != 1 else 'batch was'} written only in "
                 f"part: {count or 'some'} record{'s' if count != 1 else ''} rejected, {self.written} of {total} "
                 f"written; the server said: {first.message}")
-        return APIError(first.status, text, code=first.code, operation=op_id, body=first.body, details=details)
+        return APIError(first.status, text, code=first.code, operation=op_id, body=first.body, details=details,
+                        partial_write=True)
 
     # --- helpers -------------------------------------------------------------------------------
 

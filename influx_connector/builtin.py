@@ -1,4 +1,7 @@
-"""The engine's own plugin: generic codecs and the final send. Registered like any other plugin."""
+"""The engine's own plugin: generic codecs and the final send. Registered like any other plugin.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
+"""
 from __future__ import annotations
 
 import json
@@ -7,9 +10,10 @@ from typing import Any
 
 from .errors import DecodeError
 from .hookspecs import hookimpl
+from .messages import HTTPRequest, HTTPResponse, HTTPTransport
 
 
-def decode_json(response: Any) -> Any:
+def decode_json(response: HTTPResponse) -> Any:
     """JSON body (UTF-8, -16 or -32, as RFC 8259 allows); an empty body decodes to None."""
     if not response.content:
         return None
@@ -22,7 +26,7 @@ def decode_json(response: Any) -> Any:
         raise DecodeError(f"the server's answer is not JSON ({why})", answer=response.content) from None
 
 
-def decode_text(response: Any) -> str:
+def decode_text(response: HTTPResponse) -> str:
     """The body as text, in the charset the answer names if Python can decode it so, else as
     UTF-8; undecodable bytes become U+FFFD."""
     content = response.content
@@ -37,7 +41,7 @@ def decode_text(response: Any) -> str:
     return content.decode("utf-8", "replace")
 
 
-def decode_empty(response: Any, data: Any = None) -> Any:
+def decode_empty(response: HTTPResponse, data: Any = None) -> Any:
     """No body expected (204): the result is the declared ``data``, if any."""
     return data
 
@@ -48,5 +52,5 @@ def influx_connector_codecs() -> Mapping[str, Any]:
 
 
 @hookimpl(trylast=True)
-def influx_connector_send(request: Any, session: Any, settings: Mapping[str, Any]) -> Any:
-    return session.send(request, **settings)
+def influx_connector_send(request: HTTPRequest, transport: HTTPTransport) -> HTTPResponse:
+    return transport.handle(request)

@@ -165,6 +165,7 @@ class APIError(ConnectorError):
         body: Any = None,
         operation: str | None = None,
         details: dict[str, Any] | None = None,
+        partial_write: bool = False,
     ):
         self.status = status
         self.code = code
@@ -175,6 +176,9 @@ class APIError(ConnectorError):
         self.operation = operation
         #: Extra facts plugins read from the error (e.g. the rejected lines of a write).
         self.details = dict(details or {})
+        #: The server kept part of the body (a plugin said so: ``messages.ErrorFacts``); also
+        #: ``details["partial_write"]``, where hosts read it.
+        self.partial_write = partial_write
         parts = [f"HTTP {status}" if status else "error in the response stream"]
         if code:
             parts.append(f"[{code}]")

@@ -9,7 +9,10 @@ Implementations may take fewer arguments than a spec lists (pluggy's opt-in argu
 adding an argument to a spec later breaks no plugin.
 
 Data: ``influx_connector_datasources`` and ``influx_connector_operation_dirs`` (YAML files).
-Requests and answers: codecs, encoders, rules, resolvers, error details and the send hook.
+Requests and answers: codecs, encoders, rules, resolvers, error details and the send hook. They
+see the engine's own types (``influx_connector.messages``), never the HTTP library's objects or
+the connection itself; what steers the engine (a codec's ability to stream, a write kept in
+part) is a declared field of those types.
 The command line: ``influx_connector_register_commands`` and ``influx_connector_demo_server``.
 """
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
+
+from .messages import Codec, ErrorFacts, HTTPRequest, HTTPResponse, HTTPTransport, Lookup
 
 PROJECT = "influx_connector"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -34,19 +39,21 @@ def influx_connector_datasources() -> list[Any]:
 
 
 @hookspec
-def influx_connector_codecs() -> Mapping[str, Callable[..., Any]]:
+def influx_connector_codecs() -> Mapping[str, Codec | Callable[..., Any]]:
     """Return response decoders by name, as used in an operation's ``response.codec``.
 
-    A decoder is called as ``decode(response, **options)`` where ``response`` is a
-    ``requests.Response`` (read it with ``iter_content`` when the operation streams) and the
-    options are the operation's rendered ``response.options`` (which may quote the body
-    encoder's figures with ``{$body: key}``). It returns the result data or raises
+    Each is a ``messages.Codec``: ``decode(response, **options)`` gets the answer as a
+    ``messages.HTTPResponse`` (``content`` for the whole body, ``iter_bytes`` for chunks when
+    the operation streams; either way read within the engine's bounds) and the operation's
+    rendered ``response.options`` (which may quote the body encoder's figures with
+    ``{$body: key}``). It returns the result data or raises
     ``influx_connector.errors.DecodeError`` / ``APIError``.
 
-    A decoder that can hand out rows one at a time carries a ``stream`` attribute: a function
-    called as ``stream(response, limit=N, **options)`` that returns an iterator of rows with a
-    ``truncated`` flag and a ``close()`` method, and closes the response when done
-    (``Connection.stream`` uses it; other decoders are decoded whole and iterated).
+    A codec that can hand out rows one at a time declares ``Codec(decode, stream=...)``:
+    ``stream(response, limit=N, **options)`` returns a ``messages.RowStream`` (an iterator of
+    rows with a ``truncated`` flag and ``close()``) that closes the response when done;
+    ``Connection.stream`` uses it, and decodes other codecs' answers whole. A plain function
+    registered instead of a ``Codec`` is its ``decode``.
     """
 
 
@@ -78,32 +85,38 @@ def influx_connector_rules() -> Mapping[str, Callable[..., Any]]:
 
 
 @hookspec
-def influx_connector_resolvers() -> Mapping[str, Callable[..., Any]]:
+def influx_connector_resolvers() -> Mapping[str, Callable[[Any, Lookup], Any]]:
     """Return resolvers by name, as used by ``{$resolve: name, value: ...}``.
 
-    A resolver is called as ``resolve(value, client)`` and may ask the server through
-    ``client.get_json(path, query)`` (the same session, auth and timeouts as operations). A
-    dry-run does not call resolvers; it renders the value as given.
+    A resolver is called as ``resolve(value, lookup)`` and returns the value to render. It may
+    ask the server through ``lookup.get_json(path, query, operation=...)`` (a
+    ``messages.Lookup``: the connection's session, credentials, retries and time limits, and
+    nothing else of the connection). A dry-run does not call resolvers; it renders the value as
+    given. A connection calls a resolver once per name and value.
     """
 
 
 @hookspec
-def influx_connector_error_details(status: int, code: Any, message: Any, body: Any, operation: str) -> Any:
-    """Return a mapping of extra facts read from a server error, or None.
+def influx_connector_error_details(status: int, code: Any, message: Any, body: Any,
+                                   operation: str) -> ErrorFacts | Mapping[str, Any] | None:
+    """Return what a server's error answer says beyond its status, or None.
 
-    Called for every error answer; the mappings of all plugins are merged into
-    ``APIError.details``. InfluxDB's plugin lists the rejected lines of a write here.
+    Called for every error answer with its ``status``, the ``code`` and ``message`` read from
+    its body (masked), the ``body`` itself (decoded JSON, masked) and the ``operation``. Return
+    a ``messages.ErrorFacts`` (or a plain mapping, taken as its ``details``); the facts of all
+    plugins are merged into ``APIError.details``. InfluxDB's plugin lists the rejected lines of a
+    write here.
 
-    ``partial_write: True`` tells the engine that the server kept part of the body: a write
-    sent in batches then goes on with the next batch and reports every partial one at the end;
-    any other error stops it. The engine counts a partial batch's refused records as the
-    length of ``rejected_lines`` (a list of ``{"line", "reason"}``, gathered across batches,
-    each given the 0-based ``record`` it quotes when it can be matched) plus ``dropped`` (a
-    number). The error a failed batched write raises then carries, besides these, the write's
-    account (``records_total``, ``records_written``, ``records_rejected``, ``records_in_doubt``,
-    ``records_not_written``, ``records_not_sent``, ``records_sent``, ``first_unwritten_record``,
-    ``resume_from``, ``failed_batch``, ``batches``: see ``influx_connector.batch_report``); a
-    plugin's own keys should not use those names.
+    ``ErrorFacts.partial_write`` tells the engine that the server kept part of the body: a
+    write sent in batches then goes on with the next batch and reports every partial one at the
+    end; any other error stops it. The engine counts a partial batch's refused records as the
+    ``rejected_lines`` (``{"line", "reason"}`` each, gathered across batches, each given the
+    0-based ``record`` it quotes when it can be matched) plus ``dropped``. The error a failed
+    batched write raises then carries, besides these, the write's account (``records_total``,
+    ``records_written``, ``records_rejected``, ``records_in_doubt``, ``records_not_written``,
+    ``records_not_sent``, ``records_sent``, ``first_unwritten_record``, ``resume_from``,
+    ``failed_batch``, ``batches``: see ``influx_connector.batch_report``); a plugin's own
+    ``details`` should not use those names.
     """
 
 
@@ -113,11 +126,14 @@ def influx_connector_operation_dirs(connector_id: str) -> list[Any]:
 
 
 @hookspec(firstresult=True)
-def influx_connector_send(request: Any, session: Any, settings: Mapping[str, Any], operation: str) -> Any:
-    """Send a prepared request and return the ``requests.Response``. The first answer wins.
+def influx_connector_send(request: HTTPRequest, transport: HTTPTransport, operation: str) -> HTTPResponse:
+    """Send a request and return the answer. The first answer wins.
 
-    The engine's own implementation sends through the connection's ``requests.Session`` and is
-    tried last. Wrap it to add middleware without forking::
+    ``request`` is a ``messages.HTTPRequest`` (method, URL, headers, body bytes, (connect, read)
+    timeout); ``transport`` is the connection's own ``messages.HTTPTransport``, whose
+    ``handle(request)`` sends it and returns a ``messages.HTTPResponse`` whose body is read
+    within the engine's bounds. The engine's implementation calls it and is tried last. Wrap it
+    to add middleware without forking::
 
         @hookimpl(wrapper=True)
         def influx_connector_send(request, operation):
@@ -126,8 +142,10 @@ def influx_connector_send(request: Any, session: Any, settings: Mapping[str, Any
             record(operation, response.status_code)        # after
             return response
 
-    ``settings`` holds the keyword arguments for ``Session.send`` (timeout, verify, stream).
-    Never log ``request.headers`` as they are: they carry the credentials.
+    An implementation that answers by itself (a cache, a test double) returns
+    ``HTTPResponse.of(status, headers, body)``. A failure to send raises a
+    ``influx_connector.errors.TransportError``. Never log ``request.headers`` as they are: they
+    carry the credentials.
     """
 
 

@@ -26,6 +26,7 @@ import pluggy
 
 from . import builtin, hookspecs
 from .errors import PluginLoadError
+from .messages import Codec
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,10 @@ class PluginHost:
                 merged.update(part or {})
             self._tables[kind] = merged
         return self._tables[kind]
+
+    def codec(self, name: str) -> Codec:
+        """The codec registered as ``name`` (a plain function registered is its ``decode``)."""
+        return Codec.of(self.table("codecs")[name])
 
     def provided_names(self) -> dict[str, list[str]]:
         """What templates and operations may name, for manifest checks."""

@@ -1,4 +1,7 @@
-"""Send rendered requests through one requests.Session and turn failures into connector errors."""
+"""Send rendered requests through one requests.Session and turn failures into connector errors.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
+"""
 from __future__ import annotations
 
 import http.client
@@ -19,6 +22,7 @@ from . import deadline as deadlines
 from .body import ERROR_BODY_BYTES, Body
 from .deadline import Deadline
 from .errors import APIError, ConnectorError, DecodeError, NetworkError, TimeoutError, TLSError
+from .messages import ErrorFacts, HTTPRequest, HTTPResponse
 from .plugins import PluginHost
 from .render import Request
 from .secrets import Redactor
@@ -99,16 +103,11 @@ class Transport:
         self.session.close()
 
     def send(self, req: Request, operation: str, stream: bool = False, *, limit: int | None = None,
-             deadline: Deadline | None = None, ok: Callable[[int], bool] | None = None) -> requests.Response:
-        """One try. The body is read through a bounded ``Body``: whole, here, unless ``stream``
-        (then as the caller reads it). ``limit`` bounds a successful answer (``ok``, 2xx by
-        default); any other answer is read only up to ``ERROR_BODY_BYTES``."""
-        try:
-            prepared = requests.Request(req.method, req.url, headers=dict(req.headers), data=req.body).prepare()
-        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
-            # Not the exception's text: requests quotes the offending header value, which may be the token.
-            raise NetworkError(f"the request to {self._origin(req)} could not be built ({type(exc).__name__}); "
-                               "check the connection's host, port, token and headers", sent=False) from None
+             deadline: Deadline | None = None, ok: Callable[[int], bool] | None = None) -> HTTPResponse:
+        """One try, through the send hook. The body is read through a bounded ``Body``: whole,
+        here, unless ``stream`` (then as the caller reads it). ``limit`` bounds a successful
+        answer (``ok``, 2xx by default: worked out once, kept as ``HTTPResponse.success``); any
+        other answer is read only up to ``ERROR_BODY_BYTES``."""
         timeouts = req.timeouts
         if deadline is not None:
             left = deadline.remaining()
@@ -117,21 +116,22 @@ class Transport:
             # No wait for the server longer than the time the call has left.
             timeouts = (min(timeouts[0], left), min(timeouts[1], left))
         cut = timeouts != req.timeouts
-        # The body is always streamed from the socket: this transport reads it, within bounds.
-        settings = {"timeout": timeouts, "verify": self.verify, "stream": True, "allow_redirects": False}
+        outgoing = HTTPRequest(req.method, req.url, dict(req.headers), req.body, timeouts, operation)
+        handler = _SessionHandler(self, req, operation, limit, deadline, ok or _two_hundred)
         started = time.perf_counter()
         log.debug("%s: sending %s %s", operation, req.method, self.redactor.mask(req.url))
         token = deadlines.current.set(deadline)
         try:
-            response = self.host.hook.influx_connector_send(
-                request=prepared, session=self.session, settings=settings, operation=operation)
+            response = self.host.hook.influx_connector_send(request=outgoing, transport=handler, operation=operation)
         except requests.exceptions.RequestException as exc:
             raise self._failure(req, exc, deadline, cut) from None
         finally:
             deadlines.current.reset(token)
-        success = ok(response.status_code) if ok is not None else 200 <= response.status_code < 300
-        self._bound(response, req, operation, limit if success else None, None if success else ERROR_BODY_BYTES,
-                    deadline)
+        if response.success is None:  # an answer a send hook made itself (a cache, a test double)
+            response.success = handler.ok(response.status_code)
+            if response.success and limit is not None and response.read_whole and len(response.content) > limit:
+                raise DecodeError(f"the answer from {self._origin(req)} is larger than the most an answer may "
+                                  f"hold in memory; raise {self.limit_setting}")
         if not stream:
             try:
                 _read_whole(response)
@@ -139,7 +139,7 @@ class Transport:
                 response.close()
                 if not exc.cut_off:
                     raise
-                why = getattr(response.raw, "cut_reason", None) or "the connection dropped"
+                why = getattr(response._answer.raw, "cut_reason", None) or "the connection dropped"
                 raise NetworkError(self.redactor.mask(f"the answer from {self._origin(req)} was cut off: {why}"),
                                    sent=True, reason="answer cut off") from None
             except ConnectorError:
@@ -152,12 +152,7 @@ class Transport:
                cap: int | None, deadline: Deadline | None) -> None:
         """Put a bounded reader in place of the answer's raw stream."""
         raw = response.raw
-        if getattr(response, "_content_consumed", False) or not isinstance(raw, urllib3.response.BaseHTTPResponse):
-            # A send hook that read the answer itself (a cache, a test double): only check its size.
-            content = response.content if getattr(response, "_content_consumed", False) else None
-            if limit is not None and content is not None and len(content) > limit:
-                raise DecodeError(f"the answer from {self._origin(req)} is larger than the most an answer may "
-                                  f"hold in memory; raise {self.limit_setting}")
+        if not isinstance(raw, urllib3.response.BaseHTTPResponse):
             return
         try:
             response.raw = Body(raw, encoding=response.headers.get("Content-Encoding"), limit=limit, cap=cap,
@@ -202,6 +197,38 @@ class Transport:
     def _say(self, what: str, exc: Exception) -> str:
         reason = _root_reason(exc)
         return self.redactor.mask(f"{what}: {reason}")
+
+
+class _SessionHandler:
+    """The connection's own ``HTTPTransport`` for one send: the session sends, and the answer's
+    body is put behind the bounds this call allows."""
+
+    def __init__(self, transport: Transport, req: Request, operation: str, limit: int | None,
+                 deadline: Deadline | None, ok: Callable[[int], bool]):
+        self.transport, self.req, self.operation = transport, req, operation
+        self.limit, self.deadline, self.ok = limit, deadline, ok
+
+    def handle(self, request: HTTPRequest) -> HTTPResponse:
+        transport = self.transport
+        try:
+            prepared = requests.Request(request.method, request.url, headers=dict(request.headers),
+                                        data=request.body).prepare()
+        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
+            # Not the exception's text: requests quotes the offending header value, which may be the token.
+            raise NetworkError(f"the request to {transport._origin(self.req)} could not be built "
+                               f"({type(exc).__name__}); check the connection's host, port, token and headers",
+                               sent=False) from None
+        # The body is always streamed from the socket: the transport reads it, within bounds.
+        answer = transport.session.send(prepared, timeout=request.timeout, verify=transport.verify, stream=True,
+                                        allow_redirects=False)
+        success = self.ok(answer.status_code)
+        transport._bound(answer, self.req, self.operation, self.limit if success else None,
+                         None if success else ERROR_BODY_BYTES, self.deadline)
+        return HTTPResponse(answer, success=success)
+
+
+def _two_hundred(status: int) -> bool:
+    return 200 <= status < 300
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -253,16 +280,17 @@ def _framed(response: requests.Response) -> bool:
     return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
 
 
-def _read_whole(response: requests.Response) -> None:
+def _read_whole(response: HTTPResponse) -> None:
     """Read the body now (through its bounded reader), as requests does for an unstreamed send."""
-    raw = response.raw
-    if isinstance(raw, Body):
-        response._content = raw.read_all()
-        response._content_consumed = True  # type: ignore[attr-defined]
+    answer = response._answer
+    raw = answer.raw
+    if isinstance(raw, Body) and not response.read_whole:
+        answer._content = raw.read_all()
+        answer._content_consumed = True  # type: ignore[attr-defined]
         raw.release_conn()
 
 
-def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Redactor,
+def api_error(response: HTTPResponse, keys: Mapping[str, str], redactor: Redactor,
               operation: str, host: PluginHost | None = None) -> APIError:
     """An APIError from an error answer, reading the server's JSON error body when it has one."""
     content = response.content or b""
@@ -273,7 +301,7 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
         body = json.loads(content) if content else None
     except (ValueError, RecursionError):
         body = None
-        if getattr(response.raw, "truncated", False):  # only its start was read: take what it holds
+        if response.truncated:  # only its start was read: take what it holds
             text = content.decode("utf-8", "replace")
             code = _cut_json_string(text, keys.get("code", "code"))
             message = _cut_json_string(text, keys.get("message", "message"))
@@ -291,12 +319,16 @@ def api_error(response: requests.Response, keys: Mapping[str, str], redactor: Re
     if isinstance(body, (Mapping, list)):
         body = json.loads(redactor.mask(json.dumps(body)))
     details: dict[str, Any] = {}
+    partial = False
     if host is not None:
         for part in host.hook.influx_connector_error_details(
                 status=response.status_code, code=code, message=masked, body=body, operation=operation):
+            if isinstance(part, ErrorFacts):
+                partial = partial or part.partial_write
+                part = part.as_details()
             details.update(part or {})
     return APIError(response.status_code, masked, code=code, line=line, body=body, operation=operation,
-                    details=details)
+                    details=details, partial_write=partial)
 
 
 def _cut_json_string(text: str, names: Any) -> str | None:

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import requests
-from requests.structures import CaseInsensitiveDict
+from influx_connector.messages import HTTPResponse
 
 TOKEN = "sandbox-token-0123456789"
 # The eleven operations of the data-source model, in its order, then the ones added since.
@@ -20,15 +19,10 @@ ALL_OPERATIONS = SEED_OPERATIONS + ADDED_OPERATIONS
 EXAMPLE_CONNECTION = {"token": "example-token-0000", "host": "localhost", "port": 8086, "protocol": "http"}
 
 
-def canned_response(status: int, headers: Mapping[str, str] | None = None, body: str | bytes = b"") -> requests.Response:
-    """A real requests.Response holding a recorded answer, for decoding without a server."""
-    response = requests.Response()
-    response.status_code = status
-    response.headers = CaseInsensitiveDict(headers or {})
-    response._content = body.encode("utf-8") if isinstance(body, str) else body
-    response._content_consumed = True
+def canned_response(status: int, headers: Mapping[str, str] | None = None, body: str | bytes = b"") -> HTTPResponse:
+    """An answer held in memory, as the engine hands it to codecs, for decoding without a server."""
+    response = HTTPResponse.of(status, headers, body, reason="canned")
     response.encoding = "utf-8"
-    response.reason = "canned"
     return response
 
 

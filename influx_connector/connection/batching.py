@@ -22,7 +22,7 @@ from ..batch_report import BatchReport
 from ..errors import APIError, ConnectorError
 from ..model import Operation
 from ..render import Request
-from .exchange import Tally, decode_response, exchange, is_success
+from .exchange import Tally, decode_response, exchange
 
 if TYPE_CHECKING:
     from .client import Connection
@@ -101,11 +101,11 @@ class BatchWriter:
             self.sent = self.sent.plus(payload)
             # Only the last answer is decoded into the result, with the write's final figures;
             # every other answer is checked for an error (a partial write goes on).
-            if last or not is_success(op, response.status_code):
+            if last or not response.success:
                 data = decode_response(conn.connector, op, self.params, self.summary(), response, conn.host,
                                        conn.redactor)
         except APIError as exc:
-            if not exc.details.get("partial_write"):
+            if not exc.partial_write:
                 raise self.report.failure(exc, batch, conn.policy.on_status) from None
             self.report.written_in_part(batch, exc)
         except ConnectorError as exc:

@@ -55,12 +55,12 @@ def _run_step(conn: "Connection", step: Any, deadline: Deadline) -> tuple[str, s
     except ConnectorError as exc:
         return "failed", str(exc), None
     status = response.status_code
-    if not expected(status):
+    if not response.success:
         err = api_error(response, conn.connector.error_keys, conn.redactor, f"test:{step.name}", conn.host)
         return "failed", str(err), status
     if step.expect_nonempty:
         try:
-            found = pointer_get(conn.host.table("codecs")["json"](response), step.expect_nonempty)
+            found = pointer_get(conn.host.codec("json").decode(response), step.expect_nonempty)
         except DecodeError:
             found = None
         if not found:

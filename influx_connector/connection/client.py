@@ -9,11 +9,13 @@ import logging
 import os
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .. import inputs
 from ..errors import ConnectorError, FieldError, InsecureTLSWarning, ValidationError
 from ..limits import Limits
+from ..messages import Lookup
 from ..model import Connector, Operation
 from ..plugins import PluginHost, default_host
 from ..render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
@@ -23,11 +25,18 @@ from ..template import Context, render
 from ..transport import Transport, api_error
 from .batching import BatchWriter
 from .checks import run_test
-from .exchange import Tally, call, decode_response, exchange, is_success
+from .exchange import Tally, call, decode_response, exchange
 from .results import Result, TestReport
 from .rows import Rows
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerLookup:
+    """What a resolver may use of a connection (``messages.Lookup``): its JSON lookups."""
+
+    get_json: Callable[..., Any]
 
 
 class Connection:
@@ -52,6 +61,8 @@ class Connection:
                                    limit_setting=self.limits.answer_setting)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
+        #: What resolvers see of the connection: its JSON lookups, nothing else.
+        self._lookup: Lookup = ServerLookup(self.get_json)
         # Everything rendering needs from the connection, worked out once: none of it changes.
         common = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
                       encoders=self.host.table("encoders"), redactor=self.redactor,
@@ -155,13 +166,13 @@ class Connection:
         if limit is not None and (type(limit) is not int or limit < 0):
             raise ValidationError([FieldError("limit", f"must be a whole number of rows, 0 or more, not {limit!r}")])
         op, checked = self.validate(op_id, params)
-        streamer = getattr(self.host.table("codecs")[op.response.codec], "stream", None)
+        streamer = self.host.codec(op.response.codec).stream
         tally = Tally(self.policy, self.limits.deadline(deadline))
         try:
             request = render_request(op.request, checked, self._context(resolve=True))
             # Rows read one at a time are bounded per row by their decoder, not overall.
             response = exchange(self, op, request, tally, stream=True, whole=streamer is None)
-            if streamer is None or not is_success(op, response.status_code):
+            if streamer is None or not response.success:
                 try:
                     data = decode_response(self.connector, op, checked, request.summary, response, self.host,
                                            self.redactor)
@@ -192,7 +203,7 @@ class Connection:
     def _resolve(self, name: str, value: Any) -> Any:
         key = (name, str(value))
         if key not in self._resolved:
-            self._resolved[key] = self.host.table("resolvers")[name](value, self)
+            self._resolved[key] = self.host.table("resolvers")[name](value, self._lookup)
         return self._resolved[key]
 
     def get_json(self, path: str, query: Mapping[str, Any] | None = None, operation: str = "lookup") -> Any:
@@ -209,10 +220,10 @@ class Connection:
         try:
             response = exchange(self, lookup, request, tally)
             try:
-                if not 200 <= response.status_code < 300:
+                if not response.success:
                     raise api_error(response, self.connector.error_keys, self.redactor, operation, self.host)
                 try:
-                    return self.host.table("codecs")["json"](response)
+                    return self.host.codec("json").decode(response)
                 except ConnectorError as exc:
                     raise exc.redact(self.redactor)
             finally:

@@ -11,6 +11,7 @@ import requests
 
 from ..deadline import Deadline
 from ..errors import ConnectorError, DecodeError, TransportError
+from ..messages import HTTPResponse
 from ..model import Connector, Operation
 from ..plugins import PluginHost
 from ..render import Request
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def exchange(conn: "Connection", op: Operation, request: Request, tally: "Tally", stream: bool = False,
-             attempts: Attempts | None = None, whole: bool = True) -> requests.Response:
+             attempts: Attempts | None = None, whole: bool = True) -> HTTPResponse:
     """Send, retrying what the policy allows; return the last answer (maybe an error status).
 
     Each request gets its own retry budget unless ``attempts`` carries one on. A successful
@@ -53,14 +54,14 @@ def exchange(conn: "Connection", op: Operation, request: Request, tally: "Tally"
                 attempts.stopped = not_safe(op)
             raise
         status = response.status_code
-        if not is_success(op, status) and conn.policy.retries_status(status, op.retry_safe):
+        if not response.success and conn.policy.retries_status(status, op.retry_safe):
             wait = attempts.next_wait(f"HTTP {status}", retry_after_seconds(response.headers.get("Retry-After")))
             if wait is not None:
                 log.info("%s: HTTP %s; trying again in %.2f s", op.id, status, wait)
                 response.close()
                 attempts.sleep(wait)
                 continue
-        elif not is_success(op, status) and conn.policy.retries_status(status, retry_safe=True):
+        elif not response.success and conn.policy.retries_status(status, retry_safe=True):
             attempts.stopped = not_safe(op)  # a gateway lost the answer: the work may be done
         return response
 
@@ -134,15 +135,15 @@ class Tally:
 
 
 def decode_response(connector: Connector, op: Operation, params: Mapping[str, Any], summary: Mapping[str, Any],
-                    response: requests.Response, host: PluginHost, redactor: Redactor) -> Any:
+                    response: HTTPResponse, host: PluginHost, redactor: Redactor) -> Any:
     """Check the status against the operation's success list and decode with its codec."""
-    status = response.status_code
-    if not is_success(op, status):
+    success = response.success if response.success is not None else is_success(op, response.status_code)
+    if not success:
         raise api_error(response, connector.error_keys, redactor, op.id, host)
     options = render(op.response.options, Context(params=params, body=summary))
-    codec = host.table("codecs")[op.response.codec]
+    codec = host.codec(op.response.codec)
     try:
-        return codec(response, **options)
+        return codec.decode(response, **options)
     except ConnectorError as exc:  # a codec does not know the secrets: mask them here
         raise exc.redact(redactor)
     except UNFORESEEN as exc:

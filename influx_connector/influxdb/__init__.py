@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..hookspecs import hookimpl
+from ..messages import Codec, ErrorFacts, HTTPResponse, Lookup
 from ..resources import manifest_dir
 from .commands import influx_connector_demo_server, influx_connector_register_commands  # noqa: F401 (hooks)
 
@@ -48,7 +49,7 @@ def v1_precision(value: Any) -> Any:
     return _V1_PRECISIONS.get(value, value)
 
 
-def resolve_org_id(value: Any, client: Any) -> str:
+def resolve_org_id(value: Any, client: Lookup) -> str:
     """The ID of an organization given by name or ID (bucket bodies accept only an ID)."""
     from ..errors import APIError
 
@@ -74,7 +75,7 @@ def resolve_org_id(value: Any, client: Any) -> str:
     return str(match["id"])
 
 
-def decode_annotated_csv(response: Any, shape: str = "rows", limit: int | None = None) -> Any:
+def decode_annotated_csv(response: HTTPResponse, shape: str = "rows", limit: int | None = None) -> Any:
     """Rows or tables of a Flux answer; with ``limit``, at most that many rows and a list whose
     ``truncated`` says whether the answer held more."""
     from .annotated_csv import decode, lines_from_chunks
@@ -83,23 +84,20 @@ def decode_annotated_csv(response: Any, shape: str = "rows", limit: int | None =
         from .annotated_csv import _utf8
 
         return _utf8(response.content)
-    # Not response.iter_lines(): it invents blank lines when a chunk ends between \r and \n and
-    # splits rows at Unicode line separators inside quoted cells.
-    return decode(lines_from_chunks(response.iter_content(chunk_size=65536)), shape=shape, limit=limit)
+    # Lines cut from the chunks as the CSV reader means them: a chunk may end between \r and \n,
+    # and a quoted cell may hold Unicode line separators.
+    return decode(lines_from_chunks(response.iter_bytes(chunk_size=65536)), shape=shape, limit=limit)
 
 
-def stream_annotated_csv(response: Any, limit: int | None = None, **_options: Any) -> Any:
+def stream_annotated_csv(response: HTTPResponse, limit: int | None = None, **_options: Any) -> Any:
     """The rows of a Flux answer one at a time, in bounded memory (``Connection.stream``)."""
     from .annotated_csv import RowStream, lines_from_chunks
 
-    return RowStream(lines_from_chunks(response.iter_content(chunk_size=65536)), limit=limit,
+    return RowStream(lines_from_chunks(response.iter_bytes(chunk_size=65536)), limit=limit,
                      on_close=response.close)
 
 
-decode_annotated_csv.stream = stream_annotated_csv  # type: ignore[attr-defined]
-
-
-def decode_influxql(response: Any, shape: str = "rows") -> Any:
+def decode_influxql(response: HTTPResponse, shape: str = "rows") -> Any:
     from .influxql import decode
 
     return decode(response.content, response.headers.get("Content-Type", ""), shape=shape)
@@ -147,25 +145,26 @@ def remaining(data: Any, error: Any) -> Any:
     return rest
 
 
-def write_error_details(status: int, message: Any) -> dict[str, Any]:
+def write_error_facts(status: int, message: Any) -> ErrorFacts:
     """The rejected lines of a 400 write, and the dropped count of a partial write: a 422, or
     the 400 "partial write: ..." of InfluxDB 1.x, which wrote the lines it could parse."""
     text = message if isinstance(message, str) else ""
-    details: dict[str, Any] = {}
-    bad = [{"line": m.group("line"), "reason": m.group("reason")} for m in _BAD_LINE.finditer(text)]
-    if bad:
-        details["rejected_lines"] = bad
+    bad = tuple({"line": m.group("line"), "reason": m.group("reason")} for m in _BAD_LINE.finditer(text))
     dropped = _DROPPED.search(text)
     if (status == 422 and dropped) or text.startswith("partial write:"):
-        details["partial_write"] = True
-        if dropped:
-            details["dropped"] = int(dropped.group(1))
-    return details
+        return ErrorFacts(partial_write=True, rejected_lines=bad, dropped=int(dropped.group(1)) if dropped else None)
+    return ErrorFacts(rejected_lines=bad)
+
+
+def write_error_details(status: int, message: Any) -> dict[str, Any]:
+    """``write_error_facts`` as the details an ``APIError`` carries."""
+    return write_error_facts(status, message).as_details()
 
 
 @hookimpl
-def influx_connector_error_details(status: int, message: Any) -> dict[str, Any] | None:
-    return write_error_details(status, message) or None
+def influx_connector_error_details(status: int, message: Any) -> ErrorFacts | None:
+    facts = write_error_facts(status, message)
+    return facts if facts != ErrorFacts() else None
 
 
 def connector_file() -> Path:
@@ -179,8 +178,9 @@ def influx_connector_datasources() -> list[Path]:
 
 
 @hookimpl
-def influx_connector_codecs() -> Mapping[str, Any]:
-    return {"annotated_csv": decode_annotated_csv, "influxql": decode_influxql}
+def influx_connector_codecs() -> Mapping[str, Codec]:
+    return {"annotated_csv": Codec(decode_annotated_csv, stream=stream_annotated_csv),
+            "influxql": Codec(decode_influxql)}
 
 
 @hookimpl
