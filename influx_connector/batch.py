@@ -9,6 +9,8 @@ them in ``RecordBytes.unfinished`` and gives ``finish``, which is called once pe
 whose bytes end each of the batch's unfinished records. The batch keeps them (a :class:`Batch`
 carries its ``suffix``), so every retry of the batch and every half of a split batch sends the
 very bytes the batch was given: a retry cannot turn into a different request.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

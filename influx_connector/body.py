@@ -17,6 +17,8 @@ checks:
 
 A connection dropped or a read timed out while reading is a ``DecodeError`` with ``cut_off``
 set: the answer ended early (retry-safe operations ask again).
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

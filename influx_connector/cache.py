@@ -14,6 +14,8 @@ nobody else can write to; the checks are made with ``fstat`` on descriptors open
 following symbolic links (the folder first, then the entry inside it), so the folder cannot be
 swapped between the check and the read. ``INFLUX_CONNECTOR_CACHE`` names another folder, or
 ``off`` turns the cache off.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ as flags, and which environment variables fill them.
 The command line itself knows no data source; it reads this. A data source that declares nothing
 gets a flag for each connection field of a plain type (text, number, true/false) and reads no
 environment variable, so an ``INFLUX_TOKEN`` meant for another data source never reaches it.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ Shutting a socket down is all the watchdog does; the thread that was reading see
 and raises the deadline's error. A socket is watched for the call that used it last, so a
 connection that went back to the pool and now serves another call is never shut down for the
 first one's deadline.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

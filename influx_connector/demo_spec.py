@@ -7,6 +7,8 @@ Values may hold three directives, and nothing else runs:
   {$var: name}                      a variable, or a value an earlier step saved
   {$now: s, offset: -60}            the time now plus offset seconds: s, ms, us, ns since 1970, or rfc3339
   {$format: "demo-{n}", n: ...}     text with each {name} replaced by that key's value ({{ and }} for braces)
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ ajv then judges exactly as the engine does.
 ``json-text`` is text that parses as JSON (RFC 8259: no NaN or Infinity), or blank text, which
 counts as not given. It is not a standard format: a host registers it with its form validator
 (``customizeValidator({customFormats: {"json-text": ...}})``, see the README).
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

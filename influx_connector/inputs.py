@@ -2,6 +2,8 @@
 
 Used for connection values and for operation parameters alike, from the same declarations that
 draw the forms.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Both come from connection fields the data source names in its YAML (``max_answer_from``, in
 MiB, and ``deadline_from``, in seconds); a data source that names none gets the defaults below,
 so no connection is ever unbounded.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ the connection's. Anything a parser could read two ways is refused rather than i
 information (``user@host``), backslashes, spaces, control or non-ASCII characters, broken
 percent-escapes, scheme-relative (``//host``) and relative links, and ``.``/``..`` segments
 (also percent-encoded), which would leave the connection's base path.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ A file of an extra operation folder (a flag, ``INFLUX_CONNECTOR_OPERATIONS``, a 
 treated as a plugin is: when it has problems, it is left out, and the problems are listed on the
 loaded data source (``DataSource.problems``), so one broken extension does not take every other
 operation with it. ``strict`` (what ``validate`` uses) raises them with the others instead.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ A template's ``$param``, a ``default_from``, a codec or rule a plugin should pro
 field, an alias that is already taken. The checks run on whatever parsed, also where the schema
 found problems, so an author sees every mistake of a file in one round; they skip what is not
 of the expected shape (the schema reports that) and never raise.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

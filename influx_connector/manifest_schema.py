@@ -3,6 +3,8 @@
 jsonschema's own messages describe the schema ("is not valid under any of the given schemas");
 these describe the file: the key that is unknown and the one that was probably meant, the value
 that is not one of the allowed ones, the key that is missing, each at its line and column.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

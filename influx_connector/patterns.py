@@ -16,6 +16,8 @@ A pattern is written in the common subset, with ECMAScript meanings. ``problems`
 outside it (the manifest loader reports it with the file and line); ``compile`` translates the
 rest into a Python expression with the same meaning, which the engine uses with ``search``, as
 JSON Schema says.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Because rendering sends nothing, the same function serves runs, dry-runs, curl export, the
 examples in the YAML files and the contract tests.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

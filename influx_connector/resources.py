@@ -1,5 +1,8 @@
 """Where the files shipped from the repository's top live: inside the installed package, or at
-the top of a checkout."""
+the top of a checkout.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
+"""
 from __future__ import annotations
 
 from pathlib import Path

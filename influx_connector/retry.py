@@ -9,6 +9,8 @@ short and ``safe_on_status`` answers are retried too.
 Waits honour the server's ``Retry-After`` (seconds or an HTTP date) up to ``max_delay``;
 otherwise they grow exponentially with full jitter. ``total`` bounds the whole call, waits
 included: a wait that would pass it is not started.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

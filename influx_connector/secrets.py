@@ -1,4 +1,7 @@
-"""Keep secrets out of every text the connector produces: errors, logs, reprs, dry-runs."""
+"""Keep secrets out of every text the connector produces: errors, logs, reprs, dry-runs.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
+"""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,7 @@
-"""'Did you mean …?' for misspelt keys, operation names and fields."""
+"""'Did you mean …?' for misspelt keys, operation names and fields.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
+"""
 from __future__ import annotations
 
 import difflib

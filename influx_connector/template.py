@@ -12,6 +12,8 @@ code, and a value that is absent is left out (never rendered as "None").
   {$rule: name, value: t, ...}   a pure function a plugin provides, with the other keys as options
   {$resolve: name, value: t}     a lookup a plugin provides (it may ask the server; dry-runs do not)
   {$merge: [t1, ...], k: v}      inside a mapping: merge the mappings the templates render to
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

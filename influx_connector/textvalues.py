@@ -11,6 +11,8 @@ included. So a form and the engine agree on ``"8086"``, on ``" 8086 "``, on ``"7
 - true or false: ``true``/``false``, ``yes``/``no`` or ``1``/``0``, in any letter case.
 
 Whitespace around the text is ignored (blank text counts as not given).
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Authoring errors are only useful when they point at a line: each loaded document carries a map
 from JSON pointer to (line, column), both 1-based, so a schema error deep in an operation file
 can say ``operations/write_data.yaml:14:7``.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 
