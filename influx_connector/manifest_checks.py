@@ -132,6 +132,8 @@ def check_operation(doc: Located, names: Names, shared: Mapping[str, Any], probl
         problems.append(doc.problem("/response/codec", f"no plugin provides the codec '{codec}'",
                                     hint(codec, names.provided.get("codec", ()))))
     check_templates(doc, "/response/options", mapping(response.get("options")), params, names, problems)
+    if "result" in response:
+        check_templates(doc, "/response/result", response["result"], params, names, problems)
     enabled_by = mapping(response.get("paginate")).get("enabled_by")
     if isinstance(enabled_by, str) and enabled_by not in params:
         problems.append(doc.problem("/response/paginate/enabled_by", f"'{enabled_by}' is not a parameter",
@@ -146,7 +148,8 @@ def unused_params(doc: Located, shared: Mapping[str, Any]) -> list[ManifestProbl
     request, response = mapping(data.get("request")), mapping(data.get("response"))
     used = {name for _, kind, name in references([request.get(k) for k in ("query", "headers", "body")])
             if kind in ("param", "when")}
-    used |= {name for _, kind, name in references(response.get("options")) if kind in ("param", "when")}
+    used |= {name for _, kind, name in references([response.get("options"), response.get("result")])
+             if kind in ("param", "when")}
     path = request.get("path")
     used |= set(PATH_FIELD.findall(path if isinstance(path, str) else ""))
     enabled_by = mapping(response.get("paginate")).get("enabled_by")

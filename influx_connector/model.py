@@ -72,11 +72,15 @@ class RequestSpec:
 
 @dataclass(frozen=True)
 class ResponseSpec:
+    #: The decoder of a successful answer; "" when ``result`` says what the result is.
     codec: str
     success: tuple[int, ...] = ()
     stream: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
     paginate: Pagination | None = None
+    #: For an answer with nothing to decode (a 204): the result, a template over the parameters
+    #: and the body's figures (``{$body: key}``), rendered once the call has succeeded.
+    result: Any = None
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,23 @@ def test_a_default_that_does_not_fit_its_field_is_reported(source: Path) -> None
     (problem,) = load_problems(source)
     assert problem.file.endswith("list_buckets.yaml") and problem.pointer == "/params/limit/default"
     assert "the default does not fit the field: 500 is greater than the maximum of 100" in problem.message
+
+
+def test_a_result_is_declared_instead_of_decoded(source: Path) -> None:
+    """An answer with nothing to decode (a 204) gets a declared result; its templates are checked."""
+    (source / "operations" / "ping.yaml").write_text(
+        "id: ping\ntitle: Ping\nparams: {name: {type: string}}\nrequest: {method: POST, path: /ping}\n"
+        "response: {success: [204], result: {pinged: true, name: {$param: name}}}\n")
+    connector = load_data_source(source / "connector.yaml", (), provided())
+    assert dict(connector.operations["ping"].response.result) == {"pinged": True, "name": {"$param": "name"}}
+    (source / "operations" / "ping.yaml").write_text(
+        "id: ping\ntitle: Ping\nrequest: {method: POST, path: /ping}\n"
+        "response: {success: [204], result: {name: {$param: nmae}}}\n")
+    assert any("nmae" in p.message and p.pointer.startswith("/response/result") for p in load_problems(source))
+
+
+def test_a_response_needs_a_codec_or_a_result(source: Path) -> None:
+    (source / "operations" / "ping.yaml").write_text(
+        "id: ping\ntitle: Ping\nrequest: {method: GET, path: /ping}\nresponse: {success: [204]}\n")
+    problems = load_problems(source)
+    assert any(p.pointer == "/response" and "codec" in p.message for p in problems), problems

@@ -166,7 +166,7 @@ class Connection:
         if limit is not None and (type(limit) is not int or limit < 0):
             raise ValidationError([FieldError("limit", f"must be a whole number of rows, 0 or more, not {limit!r}")])
         op, checked = self.validate(op_id, params)
-        streamer = self.host.codec(op.response.codec).stream
+        streamer = self.host.codec(op.response.codec).stream if op.response.result is None else None
         tally = Tally(self.policy, self.limits.deadline(deadline))
         try:
             request = render_request(op.request, checked, self._context(resolve=True))

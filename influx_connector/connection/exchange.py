@@ -140,6 +140,8 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     success = response.success if response.success is not None else is_success(op, response.status_code)
     if not success:
         raise api_error(response, connector.error_keys, redactor, op.id, host)
+    if op.response.result is not None:  # nothing to decode: the result is declared
+        return render(op.response.result, Context(params=params, body=summary))
     options = render(op.response.options, Context(params=params, body=summary))
     codec = host.codec(op.response.codec)
     try:

@@ -273,7 +273,8 @@ def operation_blocks(op: Operation) -> list[Block]:
         blocks.append(params_table(op.params))
     blocks += [Paragraph(text("Request:")), CodeBlock(request_text(op.request), "yaml")]
     response = op.response
-    said = [text("Decoded with the ", Code(response.codec), " codec")]
+    said = [text("Decoded with the ", Code(response.codec), " codec") if response.result is None else
+            text("nothing to decode: the result is declared (below)")]
     if response.success:
         said.append(text("success is ", *_join(Code(str(s)) for s in response.success)))
     if response.stream:
@@ -284,9 +285,20 @@ def operation_blocks(op: Operation) -> list[Block]:
                          *((" when ", Code(pages.enabled_by), " is true") if pages.enabled_by else ()),
                          ", items at ", Code(pages.items)))
     blocks.append(Paragraph(text("Response: ", *_join(said, "; "), ".")))
+    if response.result is not None:
+        blocks.append(CodeBlock(_yaml({"result": _plain(response.result)}), "yaml"))
     for example in op.examples:
         blocks += example_blocks(op, example)
     return blocks
+
+
+def _plain(value: Any) -> Any:
+    """A compiled template as plain data (mappings as dicts), for YAML."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _join(items: Iterable[Any], separator: str = ", ") -> list[Any]:
