@@ -126,28 +126,48 @@ _ATOMS = (int, bool, type(None))
 
 def _clean(value: Any) -> bool:
     """True when nothing in ``value`` can be unsendable: a quick scan over exact types, with no
-    path strings, so a million records cost little; anything else gets the exact walk."""
-    stack = [value]
-    pop, extend = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is str:
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-        elif kind is float:
-            if item - item != 0.0:  # NaN or infinity
+    path strings, so a million records cost little; anything else gets the exact walk.
+
+    Only containers go on the stack (a record's scalars are checked where they sit), and a
+    dict's keys are checked as one joined text: what makes the scan cheap per record."""
+    todo = [value]
+    pop, push = todo.pop, todo.append
+    while todo:
+        container = pop()
+        kind = type(container)
+        if kind is dict:
+            try:
+                keys = "".join(container)
+            except TypeError:  # a key that is not text: the exact walk decides
                 return False
-        elif kind is dict:
-            extend(item.keys())
-            extend(item.values())
+            if not keys.isascii() and not _is_text(keys):
+                return False
+            items: Any = container.values()
         elif kind is list or kind is tuple:
-            extend(item)
-        elif kind not in _ATOMS:
-            return False  # subclasses and other mappings: let the exact walk decide
+            items = container
+        else:
+            items = (container,)
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if not item.isascii() and not _is_text(item):
+                    return False
+            elif kind is float:
+                if item - item != 0.0:  # NaN or infinity
+                    return False
+            elif kind is dict or kind is list or kind is tuple:
+                push(item)
+            elif kind not in _ATOMS:
+                return False  # subclasses and other mappings: let the exact walk decide
+    return True
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (a lone surrogate cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
     return True
 
 
