@@ -146,6 +146,12 @@ def influx_connector_send(request: HTTPRequest, transport: HTTPTransport, operat
     ``HTTPResponse.of(status, headers, body)``. A failure to send raises a
     ``influx_connector.errors.TransportError``. Never log ``request.headers`` as they are: they
     carry the credentials.
+
+    Compatibility: this hook used to get a ``requests.PreparedRequest`` with the ``session`` and
+    its ``settings`` and return a ``requests.Response``. A wrapper that reads or sets
+    ``request.method``, ``url``, ``headers`` or ``body`` and reads ``response.status_code``,
+    ``headers`` or ``content`` works unchanged; one that used ``session`` calls
+    ``transport.handle(request)`` instead.
     """
 
 
