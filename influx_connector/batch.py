@@ -187,7 +187,7 @@ class BatchPlan:
         payload = Payload.of(raw, self.gzip_above)
         return raw, payload.data, payload.compressed
 
-    def payload(self, batch: Batch) -> "Payload":
+    def payload(self, batch: Batch) -> Payload:
         """What ``batch`` sends: its records' bytes, compressed when the plan says so."""
         return Payload.of(self.records_bytes(batch.first, batch.end, batch.suffix), self.gzip_above)
 
@@ -211,7 +211,7 @@ class Payload:
     compressed: bool = False
 
     @classmethod
-    def of(cls, raw: bytes, gzip_above: int | None) -> "Payload":
+    def of(cls, raw: bytes, gzip_above: int | None) -> Payload:
         if gzip_above is not None and len(raw) > gzip_above:
             return cls(gzip.compress(raw, compresslevel=GZIP_LEVEL), len(raw), True)
         return cls(raw, len(raw))
@@ -234,12 +234,12 @@ class Sent:
     batches: int | None = None
     splits: int = 0
 
-    def plus(self, payload: Payload) -> "Sent":
+    def plus(self, payload: Payload) -> Sent:
         """The figures with one more request's payload sent."""
         return replace(self, sent_bytes=self.sent_bytes + len(payload.data), compressed=self.compressed or
                        payload.compressed, batches=None if self.batches is None else self.batches + 1)
 
-    def split(self) -> "Sent":
+    def split(self) -> Sent:
         return replace(self, splits=self.splits + 1)
 
     def figures(self) -> dict[str, Any]:

@@ -10,8 +10,9 @@ server error that kept part of a write says so in the ``ErrorFacts`` a plugin re
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the HTTP library loads with the transport, not with the plugin host
     import requests
@@ -55,7 +56,7 @@ class HTTPResponse:
 
     @classmethod
     def of(cls, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"",
-           reason: str = "") -> "HTTPResponse":
+           reason: str = "") -> HTTPResponse:
         """An answer held in memory (a cache, a recorded answer, a test double)."""
         import requests
         from requests.structures import CaseInsensitiveDict
@@ -64,7 +65,7 @@ class HTTPResponse:
         answer = requests.Response()
         answer.status_code = status
         answer.headers = CaseInsensitiveDict(headers or {})
-        answer._content = body.encode("utf-8") if isinstance(body, str) else bytes(body)  # type: ignore[attr-defined]
+        answer._content = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         answer._content_consumed = True  # type: ignore[attr-defined]
         answer.reason = reason
         answer.encoding = get_encoding_from_headers(answer.headers)
@@ -166,7 +167,7 @@ class Codec:
     stream: Callable[..., RowStream] | None = None
 
     @classmethod
-    def of(cls, registered: "Codec | Callable[..., Any]") -> "Codec":
+    def of(cls, registered: Codec | Callable[..., Any]) -> Codec:
         return registered if isinstance(registered, Codec) else cls(registered)
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from influx_connector import api, hookspecs
 from influx_connector.errors import APIError, DecodeError
 from influx_connector.hookspecs import hookimpl
 from influx_connector.influxdb import resolve_org_id, stream_annotated_csv, write_error_facts
-from influx_connector.messages import Codec, ErrorFacts, HTTPRequest, HTTPResponse, HTTPTransport, Lookup
+from influx_connector.messages import ErrorFacts, HTTPRequest, HTTPResponse, HTTPTransport, Lookup
 from influx_connector.plugins import create_host
 from influx_connector.sandbox import Sandbox
 

@@ -13,9 +13,10 @@ Internal to the engine: ``Connection.run`` writes in batches when an operation a
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..batch import Batch, BatchPlan, Payload, Sent
 from ..batch_report import BatchReport
@@ -36,7 +37,7 @@ class BatchWriter:
     """One write in batches (see the module docstring). ``run`` sends them all or raises the
     error that says what landed."""
 
-    def __init__(self, conn: "Connection", op: Operation, params: Mapping[str, Any], request: Request,
+    def __init__(self, conn: Connection, op: Operation, params: Mapping[str, Any], request: Request,
                  tally: Tally, progress: Callable[[Mapping[str, Any]], None] | None = None):
         assert request.batch is not None
         self.conn, self.op, self.params, self.tally, self.progress = conn, op, params, tally, progress

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .client import Connection
 
 
-def run_test(conn: "Connection") -> TestReport:
+def run_test(conn: Connection) -> TestReport:
     """Run the data source's test steps in order; each is reported, the first failure stops.
     All of them together are bounded by the connection's time limit."""
     deadline = conn.limits.deadline()
@@ -27,7 +27,7 @@ def run_test(conn: "Connection") -> TestReport:
     finally:
         deadline.close()
 
-def _test(conn: "Connection", deadline: Deadline) -> TestReport:
+def _test(conn: Connection, deadline: Deadline) -> TestReport:
     reports: list[StepReport] = []
     failed = False
     for step in conn.connector.test_steps:
@@ -44,7 +44,7 @@ def _test(conn: "Connection", deadline: Deadline) -> TestReport:
         failed = report[0] == "failed"
     return TestReport(ok=not failed, steps=tuple(reports))
 
-def _run_step(conn: "Connection", step: Any, deadline: Deadline) -> tuple[str, str, int | None]:
+def _run_step(conn: Connection, step: Any, deadline: Deadline) -> tuple[str, str, int | None]:
     def expected(status: int) -> bool:
         return status in step.expect_status if step.expect_status else 200 <= status < 300
 

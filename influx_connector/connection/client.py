@@ -9,8 +9,9 @@ import logging
 import os
 import time
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .. import inputs
 from ..errors import ConnectorError, FieldError, InsecureTLSWarning, ValidationError
@@ -54,7 +55,7 @@ class Connection:
             raise ValidationError(problems, "connection")
         verify = self.values.get(spec.verify_tls_from, True) if spec.verify_tls_from else True
         ca_bundle = self.values.get(spec.ca_bundle_from) if spec.ca_bundle_from else None
-        if ca_bundle and not os.path.isfile(ca_bundle):
+        if spec.ca_bundle_from and ca_bundle and not os.path.isfile(ca_bundle):
             raise ValidationError([FieldError(spec.ca_bundle_from, f"no such file: {ca_bundle}")], subject="connection")
         self.limits = Limits.of(spec, self.values)
         self.transport = Transport(self.host, self.redactor, verify=bool(verify), ca_bundle=ca_bundle,
@@ -64,7 +65,7 @@ class Connection:
         #: What resolvers see of the connection: its JSON lookups, nothing else.
         self._lookup: Lookup = ServerLookup(self.get_json)
         # Everything rendering needs from the connection, worked out once: none of it changes.
-        common = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
+        common: dict[str, Any] = dict(connector=connector, conn=self.values, rules=self.host.table("rules"),
                       encoders=self.host.table("encoders"), redactor=self.redactor,
                       base=base_url(connector, self.values), headers=connection_headers(connector, self.values))
         self._contexts = (RenderContext(**common), RenderContext(**common, resolve=self._resolve))
@@ -79,7 +80,7 @@ class Connection:
         shown = {k: ("****" if k in secret else v) for k, v in getattr(self, "values", {}).items()}
         return f"Connection({self.connector.id}, {shown})"
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,6 +125,7 @@ class Connection:
         op, checked = self.validate(op_id, params)
         started = time.perf_counter()
         tally = Tally(self.policy, self.limits.deadline(deadline))
+        summary: Mapping[str, Any]
         try:
             request = render_request(op.request, checked, self._context(resolve=True), preview=False)
             if request.batch is not None:
@@ -132,7 +134,8 @@ class Connection:
                 data, status = call(self, op, checked, request, request.summary, tally)
                 summary = request.summary
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
         meta: dict[str, Any] = {
@@ -153,7 +156,7 @@ class Connection:
         return Result(data=data, status=status, meta=meta)
 
     def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,
-               deadline: float | None = None) -> "Rows":
+               deadline: float | None = None) -> Rows:
         """The rows of an operation's answer one at a time, in bounded memory.
 
         With ``limit``, at most that many rows come out and ``truncated`` on the returned
@@ -182,7 +185,8 @@ class Connection:
                 return Rows(iter(rows[:limit] if limit is not None else rows), op.id, self.redactor,
                             truncated=limit is not None and len(rows) > limit)
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
         options = dict(render(op.response.options, Context(params=checked, body=request.summary)))
@@ -192,7 +196,8 @@ class Connection:
             inner = streamer(response, limit=chosen, **options)
         except ConnectorError as exc:
             response.close()
-            raise exc.redact(self.redactor)
+            exc.redact(self.redactor)
+            raise
         except BaseException:
             response.close()
             raise
@@ -225,11 +230,13 @@ class Connection:
                 try:
                     return self.host.codec("json").decode(response)
                 except ConnectorError as exc:
-                    raise exc.redact(self.redactor)
+                    exc.redact(self.redactor)
+                    raise
             finally:
                 response.close()
         except ConnectorError as exc:
-            raise tally.note(exc)
+            tally.note(exc)
+            raise
         finally:
             tally.deadline.close()
     # --- test connection --------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Internal to the engine: ``Connection`` calls these; hosts use ``Connection.run``
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def exchange(conn: "Connection", op: Operation, request: Request, tally: "Tally", stream: bool = False,
+def exchange(conn: Connection, op: Operation, request: Request, tally: Tally, stream: bool = False,
              attempts: Attempts | None = None, whole: bool = True) -> HTTPResponse:
     """Send, retrying what the policy allows; return the last answer (maybe an error status).
 
@@ -66,8 +67,8 @@ def exchange(conn: "Connection", op: Operation, request: Request, tally: "Tally"
         return response
 
 
-def call(conn: "Connection", op: Operation, params: Mapping[str, Any], request: Request, summary: Mapping[str, Any],
-         tally: "Tally") -> tuple[Any, int]:
+def call(conn: Connection, op: Operation, params: Mapping[str, Any], request: Request, summary: Mapping[str, Any],
+         tally: Tally) -> tuple[Any, int]:
     """Exchange and decode; a retry-safe answer cut off while being read is asked for again."""
     from .paging import follow_pages  # paging sends through exchange: imported when used
 
@@ -147,7 +148,8 @@ def decode_response(connector: Connector, op: Operation, params: Mapping[str, An
     try:
         return codec.decode(response, **options)
     except ConnectorError as exc:  # a codec does not know the secrets: mask them here
-        raise exc.redact(redactor)
+        exc.redact(redactor)
+        raise
     except UNFORESEEN as exc:
         raise undecodable(op.id, op.response.codec, exc, redactor) from None
 

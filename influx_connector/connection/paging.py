@@ -5,7 +5,8 @@ Internal to the engine: ``Connection.run`` follows pages when an operation asks 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DecodeError
 from ..links import same_origin_url
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def follow_pages(conn: "Connection", op: Operation, params: Mapping[str, Any], first: Request, data: Any,
+def follow_pages(conn: Connection, op: Operation, params: Mapping[str, Any], first: Request, data: Any,
                  tally: Tally) -> Any:
     """Every page's items in one list. A next link that leads to a page already read ends
     paging with an error (it would never stop); the page cap ends it with the result
@@ -57,7 +58,7 @@ def follow_pages(conn: "Connection", op: Operation, params: Mapping[str, Any], f
         link = pointer_get(page, pag.next)
     return pointer_set(data, pag.items, items)
 
-def page_url(conn: "Connection", link: Any) -> str:
+def page_url(conn: Connection, link: Any) -> str:
     """Absolute URL of a next link: followed only to the connection's own server (see
     ``links.same_origin_url``), which is where the connection's secrets go."""
     try:

@@ -1,8 +1,9 @@
 """What a connection hands back: an operation's result and a test connection's report."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

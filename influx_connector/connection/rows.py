@@ -27,7 +27,7 @@ class Rows:
     def truncated(self) -> bool:
         return self._truncated or bool(getattr(self._inner, "truncated", False))
 
-    def __iter__(self) -> "Rows":
+    def __iter__(self) -> Rows:
         return self
 
     def __next__(self) -> Any:
@@ -35,7 +35,8 @@ class Rows:
             return next(self._iter)
         except ConnectorError as exc:
             self.close()
-            raise exc.redact(self._redactor)
+            exc.redact(self._redactor)
+            raise
         except UNFORESEEN as exc:
             self.close()
             raise undecodable(self._operation, self._codec, exc, self._redactor) from None
@@ -45,7 +46,7 @@ class Rows:
         if closer is not None:
             closer()
 
-    def __enter__(self) -> "Rows":
+    def __enter__(self) -> Rows:
         return self
 
     def __exit__(self, *exc: object) -> None:
