@@ -297,7 +297,10 @@ def test_an_error_in_the_middle_of_a_write_says_which_records_landed(sandbox: Sa
 
 POINTS = 200_000
 BATCH = 5_000
-STALL = 3.0  # seconds the proxy holds an answer; the connection's read timeout is shorter
+#: The read timeout of the fault-script writes: long enough that a batch the server is slow to
+#: answer on a busy machine is not taken for a stall (each attempt is counted), short beside STALL.
+READ_TIMEOUT = 2.5
+STALL = 6.0  # seconds the proxy holds an answer; the connection's read timeout is shorter
 MIX = [Fault.drop(after_forward=True), Fault.reset(), Fault.stall(STALL), Fault.reset(after_forward=True),
        Fault.status(503, retry_after="0"), Fault.drop(), Fault.status(503, retry_after_date=0),
        Fault.status(429, retry_after="0"), Fault.status(502), Fault.status(504), Fault.cut("length"),
@@ -343,7 +346,8 @@ def write_through_faults(upstream: str, settings: dict[str, Any], proxy: Any, pa
         params = {**({"db": target["db"]} if op == "write_data_v1" else {"bucket": target["bucket"]}),
                   "data": records if shape == "records" else as_text(records), "batch_size": BATCH}
         started = time.monotonic()
-        with api.connect({**fp.settings(settings), "retries": 8, "retry_max_delay": 0.05, "timeout": 1}) as conn:
+        with api.connect({**fp.settings(settings), "retries": 8, "retry_max_delay": 0.05,
+                          "timeout": READ_TIMEOUT}) as conn:
             result = conn.run(op, params)
         # Every entry of the script was one request; the 413 made one batch more, sent after it.
         assert fp.pending() == 0 and result.meta["attempts"] == len(fp.log) == len(script) + 1
