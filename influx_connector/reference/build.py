@@ -287,9 +287,25 @@ def operation_blocks(op: Operation) -> list[Block]:
     blocks.append(Paragraph(text("Response: ", *_join(said, "; "), ".")))
     if response.result is not None:
         blocks.append(CodeBlock(_yaml({"result": _plain(response.result)}), "yaml"))
+    chart = op.result.get("chart") if op.result else None
+    if chart:
+        blocks.append(Paragraph(chart_text(chart)))
     for example in op.examples:
         blocks += example_blocks(op, example)
     return blocks
+
+
+def chart_text(chart: Mapping[str, Any]) -> Text:
+    """What a host charts of the result: the time and value columns, a line per series."""
+    series = chart.get("series") or ()
+    parts: list[Any] = ["Chart hint for hosts: time from ", Code(str(chart.get("time"))), ", values from ",
+                        Code(str(chart.get("value")))]
+    if series:
+        parts += [", one line per distinct ", *_join(Code(str(s)) for s in series)]
+    skipped = chart.get("label_skip") or ()
+    if skipped:
+        parts += [" (a line is labelled by its other columns, not ", *_join(Code(str(s)) for s in skipped), ")"]
+    return text(*parts, ".")
 
 
 def _plain(value: Any) -> Any:
