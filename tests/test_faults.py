@@ -299,7 +299,7 @@ POINTS = 200_000
 BATCH = 5_000
 #: The read timeout of the fault-script writes: long enough that a batch the server is slow to
 #: answer on a busy machine is not taken for a stall (each attempt is counted), short beside STALL.
-READ_TIMEOUT = 2.5
+SCRIPT_TIMEOUT = 2.5
 STALL = 6.0  # seconds the proxy holds an answer; the connection's read timeout is shorter
 MIX = [Fault.drop(after_forward=True), Fault.reset(), Fault.stall(STALL), Fault.reset(after_forward=True),
        Fault.status(503, retry_after="0"), Fault.drop(), Fault.status(503, retry_after_date=0),
@@ -347,7 +347,7 @@ def write_through_faults(upstream: str, settings: dict[str, Any], proxy: Any, pa
                   "data": records if shape == "records" else as_text(records), "batch_size": BATCH}
         started = time.monotonic()
         with api.connect({**fp.settings(settings), "retries": 8, "retry_max_delay": 0.05,
-                          "timeout": READ_TIMEOUT}) as conn:
+                          "timeout": SCRIPT_TIMEOUT}) as conn:
             result = conn.run(op, params)
         # Every entry of the script was one request; the 413 made one batch more, sent after it.
         assert fp.pending() == 0 and result.meta["attempts"] == len(fp.log) == len(script) + 1
