@@ -14,13 +14,22 @@ from influx_connector.connection import Connection
 from influx_connector.sandbox import Sandbox
 
 from .helpers import TOKEN
-from .openapi_contract import Contract
+from .openapi_contract import V3_CONTRACT_PATH, Contract
 
 pytest_plugins = ["pytester"]  # test_pytest_plugin.py runs host-app test files in a subprocess
 
 ORG = "sandbox-org"
 BUCKET = "sandbox-bucket"
 CHECKED = {"requests": 0, "responses": 0, "off_contract": 0, "send_hook": 0}
+
+
+def contract_for(sandbox: Sandbox, path: str) -> Contract:
+    """The contract an exchange is checked against: InfluxDB 3's for its /api/v3 endpoints, and
+    for /ping and /health when the sandbox plays an InfluxDB 3 server; the v2 one otherwise."""
+    bare = path.split("?", 1)[0]
+    if bare.startswith("/api/v3/") or (getattr(sandbox, "api", "v2") == "v3" and bare in ("/ping", "/health")):
+        return Contract.load(V3_CONTRACT_PATH)
+    return Contract.load()
 
 
 def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_ok: bool = False) -> list[str]:
@@ -31,14 +40,15 @@ def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_o
     the contract does not have (404 routing, 405, trailing-slash redirects); a test asks for it
     with ``@pytest.mark.off_contract``, so nothing is excused silently.
     """
-    contract = Contract.load()
     problems: list[str] = []
     if requests:
         for req in sandbox.requests:
-            problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body,
-                                             body_complete=not req.truncated)
+            problems += contract_for(sandbox, req.path).check_request(
+                req.method, req.path, list(req.query), req.headers, req.body,
+                body_complete=not req.truncated)
         CHECKED["requests"] += len(sandbox.requests)
     for resp in sandbox.responses:
+        contract = contract_for(sandbox, resp.path)
         if off_contract_ok and not contract.declares(resp.method, resp.path):
             CHECKED["off_contract"] += 1
             continue
@@ -56,7 +66,7 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     if CHECKED["responses"]:
         terminalreporter.write_line(
             f"contract: {CHECKED['requests']} requests and {CHECKED['responses']} responses "
-            "checked against the InfluxDB OpenAPI contract; "
+            "checked against the InfluxDB OpenAPI contracts (v2, and v3 for InfluxDB 3); "
             f"{CHECKED['off_contract']} answers to paths or methods it does not have (marked off_contract); "
             f"{CHECKED['send_hook']} exchanges of the end-to-end suite checked at the connector's send hook")
 
