@@ -35,6 +35,7 @@ from .model import (
     AuthSpec,
     ConnectionSpec,
     DataSource,
+    Detect,
     Operation,
     Pagination,
     Param,
@@ -109,7 +110,14 @@ def compile_request(req: Mapping[str, Any]) -> RequestSpec:
         body=frozen(req["body"]) if req.get("body") else None,
         timeout=_timeouts(req.get("timeout"))[1],
         connect_timeout=_timeouts(req.get("timeout"))[0],
+        auth=req.get("auth"),
     )
+
+
+def compile_needs(decl: Any) -> Mapping[str, tuple[str, ...]]:
+    """``needs: {field: value}`` or ``{field: [values]}``: the values as a tuple each."""
+    return frozen({name: tuple(value) if isinstance(value, list) else (value,)
+                   for name, value in (decl or {}).items()})
 
 
 def _timeouts(value: Any) -> tuple[float | None, float | None]:
@@ -147,6 +155,7 @@ def compile_operation(doc: Located, shared: Mapping[str, Any]) -> Operation:
         input_schema=frozen(input_schema(params, data["title"])),
         aliases=tuple(data.get("aliases") or ()),
         result=frozen(data.get("result") or {}),
+        needs=compile_needs(data.get("needs")),
     )
     return op
 
@@ -181,7 +190,7 @@ def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
     return ConnectionSpec(
         fields=fields,
         base_url=conn["base_url"],
-        auth=AuthSpec(auth["header"], auth["value"]) if auth else None,
+        auth=AuthSpec(auth["header"], auth["value"], frozen(auth.get("schemes") or {})) if auth else None,
         headers_from=conn.get("headers_from"),
         override_headers=tuple(conn.get("override_headers") or ()),
         timeout_from=conn.get("timeout_from"),
@@ -192,7 +201,16 @@ def _compile_connection(data: Mapping[str, Any]) -> ConnectionSpec:
         deadline_from=conn.get("deadline_from"),
         retry=_retry_spec(conn.get("retry")),
         input_schema=frozen(input_schema(fields, f"{data['title']} connection")),
+        detect=_detect(conn.get("detect")),
     )
+
+
+def _detect(decl: Mapping[str, Any] | None) -> Detect | None:
+    if not decl:
+        return None
+    return Detect(field=decl["field"], auto=decl["auto"], request=compile_request(decl["request"]),
+                  header=decl["header"], rules=tuple((r["pattern"], r["value"]) for r in decl["rules"]),
+                  title=decl.get("title", ""))
 
 
 def _retry_spec(decl: Mapping[str, Any] | None) -> RetrySpec | None:
@@ -239,7 +257,8 @@ def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
     cdoc, blocking = _checked(connector_file, manifest_schema.CONNECTOR, lambda doc, found: None)
     data = mapping(cdoc.data if cdoc is not None else None)
     fields = mapping(mapping(data.get("connection")).get("fields"))
-    names = Names(fields, provided)
+    schemes = mapping(mapping(mapping(data.get("connection")).get("auth")).get("schemes"))
+    names = Names(fields, provided, schemes)
     if cdoc is not None and isinstance(cdoc.data, Mapping):
         checked: list[ManifestProblem] = []
         check_connector(cdoc, names, checked)
@@ -278,7 +297,7 @@ def load_data_source(connector_file: Path, extra_dirs: Iterable[Path] = (),
         test_steps=tuple(
             TestStep(name=s["name"], title=s.get("title", s["name"]), request=compile_request(s["request"]),
                      when=s.get("when"), expect_status=tuple(s.get("expect_status") or ()),
-                     expect_nonempty=s.get("expect_nonempty"))
+                     expect_nonempty=s.get("expect_nonempty"), needs=compile_needs(s.get("needs")))
             for s in data.get("test") or ()
         ),
         docs_url=data.get("docs_url"),

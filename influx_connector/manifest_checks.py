@@ -43,9 +43,13 @@ def items(value: Any) -> list[Any]:
 class Names:
     """What a manifest may refer to: connection fields and the names plugins provide."""
 
-    def __init__(self, fields: Iterable[str], provided: Mapping[str, Iterable[str]]):
+    def __init__(self, fields: Iterable[str], provided: Mapping[str, Iterable[str]],
+                 auth_schemes: Iterable[str] = ()):
+        # The declarations too, when given as a mapping: ``needs`` checks a value against the enum.
+        self.declared = {str(k): mapping(v) for k, v in fields.items()} if isinstance(fields, Mapping) else {}
         self.fields = set(fields)
         self.provided = {kind: set(names) for kind, names in provided.items()}
+        self.auth_schemes = set(auth_schemes)
 
     def missing(self, kind: str, name: Any) -> bool:
         return isinstance(name, str) and name not in self.provided.get(kind, ())
@@ -80,10 +84,33 @@ def check_request(doc: Located, ptr: str, req: Any, params: set[str] | None, nam
     for key in ("query", "headers", "body"):
         if key in req:
             check_templates(doc, f"{ptr}/{key}", req[key], params, names, problems)
+    scheme = req.get("auth")
+    if isinstance(scheme, str) and scheme not in names.auth_schemes:
+        problems.append(doc.problem(f"{ptr}/auth", f"'{scheme}' is not an auth scheme of the connection",
+                                    hint(scheme, names.auth_schemes)))
     encoder = mapping(req.get("body")).get("encode")
     if names.missing("encoder", encoder):
         problems.append(doc.problem(f"{ptr}/body/encode", f"no plugin provides the encoder '{encoder}'",
                                     hint(encoder, names.provided.get("encoder", ()))))
+
+
+def check_needs(doc: Located, ptr: str, needs: Any, names: Names, problems: list[ManifestProblem]) -> None:
+    """``needs`` names connection fields, with values each field can have."""
+    for name, wanted in mapping(needs).items():
+        if name not in names.fields:
+            problems.append(doc.problem(f"{ptr}/{name}", f"'{name}' is not a connection field",
+                                        hint(name, names.fields), at_key=True))
+            continue
+        check_field_value(doc, f"{ptr}/{name}", name, wanted, names, problems)
+
+
+def check_field_value(doc: Located, ptr: str, name: str, values: Any, names: Names,
+                      problems: list[ManifestProblem]) -> None:
+    enum = names.declared.get(name, {}).get("enum")
+    for i, value in enumerate(values if isinstance(values, list) else [values]):
+        if isinstance(enum, list) and isinstance(value, str) and value not in enum:
+            where = f"{ptr}/{i}" if isinstance(values, list) else ptr
+            problems.append(doc.problem(where, f"{value!r} is not one of {name}'s values {enum}"))
 
 
 def declared_params(data: Mapping[str, Any], shared: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -124,6 +151,7 @@ def check_operation(doc: Located, names: Names, shared: Mapping[str, Any], probl
             if isinstance(name, str) and name not in params:
                 problems.append(doc.problem(f"/requires_one_of/{i}/{j}", f"'{name}' is not a parameter",
                                             hint(name, params)))
+    check_needs(doc, "/needs", data.get("needs"), names, problems)
     if "request" in data:
         check_request(doc, "/request", data["request"], params, names, problems)
     response = mapping(data.get("response"))
@@ -244,8 +272,27 @@ def check_connector(doc: Located, names: Names, problems: list[ManifestProblem])
         if isinstance(when, str) and when and when not in names.fields:
             problems.append(doc.problem(f"/test/{i}/when", f"'{when}' is not a connection field",
                                         hint(when, names.fields)))
+        check_needs(doc, f"/test/{i}/needs", step.get("needs"), names, problems)
         if "request" in step:
             check_request(doc, f"/test/{i}/request", step["request"], None, names, problems)
+    detect = mapping(conn.get("detect"))
+    field = detect.get("field")
+    if isinstance(field, str) and field not in names.fields:
+        problems.append(doc.problem("/connection/detect/field", f"'{field}' is not a connection field",
+                                    hint(field, names.fields)))
+    elif isinstance(field, str):
+        check_field_value(doc, "/connection/detect/auto", field, detect.get("auto"), names, problems)
+        for i, rule in enumerate(items(detect.get("rules"))):
+            pattern = mapping(rule).get("pattern")
+            try:
+                re.compile(pattern) if isinstance(pattern, str) else None
+            except re.error as exc:
+                problems.append(doc.problem(f"/connection/detect/rules/{i}/pattern",
+                                            f"not a valid regular expression: {exc}"))
+            check_field_value(doc, f"/connection/detect/rules/{i}/value", field, mapping(rule).get("value"), names,
+                              problems)
+    if "request" in detect:
+        check_request(doc, "/connection/detect/request", detect["request"], None, names, problems)
 
 
 def beside_schema_problems(found: list[ManifestProblem], schema: list[ManifestProblem]) -> list[ManifestProblem]:

@@ -68,6 +68,8 @@ class RequestSpec:
     body: Mapping[str, Any] | None = None
     timeout: float | None = None  # read timeout for this operation, over the connection's
     connect_timeout: float | None = None
+    #: One of the connection's other auth schemes (``connection.auth.schemes``) for this request.
+    auth: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class Operation:
     #: How a host may show the result (``{"chart": {"time", "value", "series", "label_skip"}}``):
     #: data for the host, which the engine does not read.
     result: Mapping[str, Any] = field(default_factory=dict)
+    #: Connection field -> the values it must have for the operation to apply (``needs``).
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -110,6 +114,8 @@ class Operation:
 class AuthSpec:
     header: str
     value: str  # a {field} format over connection values
+    #: Other values of the header by name, for requests that declare one (``request.auth``).
+    schemes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,20 @@ class TestStep:
     when: str | None = None
     expect_status: tuple[int, ...] = ()
     expect_nonempty: str | None = None
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Detect:
+    """How a connection field left at its ``auto`` value is found out from the server: one
+    request, and the first rule whose pattern matches a header of the answer gives the value."""
+
+    field: str
+    auto: str
+    request: RequestSpec
+    header: str
+    rules: tuple[tuple[str, str], ...]  # (pattern, value), in order
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,7 @@ class ConnectionSpec:
     deadline_from: str | None = None  # seconds
     retry: RetrySpec | None = None
     input_schema: Mapping[str, Any] = field(default_factory=dict)
+    detect: Detect | None = None
 
     @property
     def secret_fields(self) -> tuple[str, ...]:

@@ -266,12 +266,14 @@ def _render_request(spec: RequestSpec, params: Mapping[str, Any], rc: RenderCont
     if query:
         url += "?" + urlencode([(k, _query_text(v)) for k, v in query.items()])
     headers = dict(rc.headers) if rc.headers is not None else connection_headers(rc.connector, rc.conn)
+    auth = rc.connector.connection.auth
+    if spec.auth and auth is not None:  # the manifest checks the scheme exists
+        headers[auth.header] = _fill(auth.schemes[spec.auth], rc.conn, encode=False)
     for name, tpl in spec.headers.items():
         value = render(tpl, ctx)
         if value is not OMIT:
             headers[name] = _query_text(value)
     body, json_value, summary, plan = _render_body(spec, ctx, rc, headers, preview)
-    auth = rc.connector.connection.auth
     return Request(method=spec.method, url=url, headers=headers, body=body, json=json_value,
                    summary=summary, timeout=spec.timeout or _conn_seconds(rc, "timeout_from") or 10.0,
                    redactor=rc.redactor, secret_headers=(auth.header,) if auth else (),

@@ -42,7 +42,7 @@ CROSS_CHECKS = (
     r"^path field '", r"the flag --\S+ is already given", r"environment variables need an env_prefix",
     r"is not a field a flag can carry", r"is not a value of the field's type", r"no variable '",
     r"takes no parameters", r"has no result to save from", r"^operation id '", r"a lone brace",
-    r"has no key '\w+' beside it",
+    r"has no key '\w+' beside it", r"is not an auth scheme of the connection", r"not a valid regular expression",
 )
 _CROSS = re.compile("|".join(CROSS_CHECKS))
 

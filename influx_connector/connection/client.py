@@ -18,6 +18,7 @@ from ..errors import ConnectorError, FieldError, InsecureTLSWarning, ValidationE
 from ..limits import Limits
 from ..messages import Lookup
 from ..model import Connector, Operation
+from ..needs import known_values, refusal, unmet
 from ..plugins import PluginHost, default_host
 from ..render import RenderContext, Request, base_url, connection_headers, connection_problems, render_request
 from ..retry import RetryPolicy
@@ -62,6 +63,8 @@ class Connection:
                                    limit_setting=self.limits.answer_setting)
         self.policy = RetryPolicy.of(spec.retry, self.values)
         self._resolved: dict[tuple[str, str], Any] = {}
+        #: Connection fields found out from the server by Test connection (``detect``).
+        self.detected: dict[str, str] = {}
         #: What resolvers see of the connection: its JSON lookups, nothing else.
         self._lookup: Lookup = ServerLookup(self.get_json)
         # Everything rendering needs from the connection, worked out once: none of it changes.
@@ -95,8 +98,21 @@ class Connection:
 
     # --- the pipeline ---------------------------------------------------------------------
 
+    def applies(self, needs: Mapping[str, tuple[str, ...]]) -> bool:
+        """Whether an operation's or a test step's ``needs`` are met (unknown counts as met)."""
+        spec = self.connector.connection
+        return unmet(needs, spec, known_values(spec, self.values, self.detected)) is None
+
+    def operations(self) -> list[Operation]:
+        """The operations this connection's server serves, in the data source's order: what a
+        host lists for it."""
+        return [op for op in self.connector.operations.values() if self.applies(op.needs)]
+
     def validate(self, op_id: str, params: Mapping[str, Any] | None) -> tuple[Operation, dict[str, Any]]:
         op = self.connector.operation(op_id)
+        refused = refusal(op.id, op.needs, self.connector.connection, self.values, self.detected) if op.needs else None
+        if refused is not None:
+            raise refused
         try:
             checked = inputs.check(op.params, params, fallback=self.values,
                                    requires_one_of=op.requires_one_of, subject=f"parameters for '{op_id}'")
