@@ -13,8 +13,16 @@ from .hookspecs import hookimpl
 from .messages import HTTPRequest, HTTPResponse, HTTPTransport
 
 
-def decode_json(response: HTTPResponse) -> Any:
-    """JSON body (UTF-8, -16 or -32, as RFC 8259 allows); an empty body decodes to None."""
+def decode_json(response: HTTPResponse, headers: Mapping[str, str] | None = None) -> Any:
+    """JSON body (UTF-8, -16 or -32, as RFC 8259 allows); an empty body decodes to None.
+
+    ``headers`` (result key -> answer header) adds those headers' values to an object answer,
+    for servers that say some facts only in headers (a version, a build): an empty answer then
+    decodes to an object of them alone."""
+    if headers:
+        found = {key: response.headers[name] for key, name in headers.items() if name in response.headers}
+        body = decode_json(response)
+        return {**body, **found} if isinstance(body, Mapping) else found if body is None else body
     if not response.content:
         return None
     try:
