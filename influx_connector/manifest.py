@@ -210,7 +210,7 @@ def _detect(decl: Mapping[str, Any] | None) -> Detect | None:
         return None
     return Detect(field=decl["field"], auto=decl["auto"], request=compile_request(decl["request"]),
                   header=decl["header"], rules=tuple((r["pattern"], r["value"]) for r in decl["rules"]),
-                  title=decl.get("title", ""))
+                  step=decl.get("step"), title=decl.get("title", ""))
 
 
 def _retry_spec(decl: Mapping[str, Any] | None) -> RetrySpec | None:

@@ -139,6 +139,9 @@ class Detect:
     request: RequestSpec
     header: str
     rules: tuple[tuple[str, str], ...]  # (pattern, value), in order
+    #: The test step whose check this request is (its answer is judged by that step once the
+    #: value is known, and reported under its name); a step of its own when None.
+    step: str | None = None
     title: str = ""
 
 

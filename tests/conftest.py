@@ -14,7 +14,7 @@ from influx_connector.connection import Connection
 from influx_connector.sandbox import Sandbox
 
 from .helpers import TOKEN
-from .openapi_contract import V3_CONTRACT_PATH, Contract
+from .openapi_contract import Contract, contract_for
 
 pytest_plugins = ["pytester"]  # test_pytest_plugin.py runs host-app test files in a subprocess
 
@@ -23,13 +23,10 @@ BUCKET = "sandbox-bucket"
 CHECKED = {"requests": 0, "responses": 0, "off_contract": 0, "send_hook": 0}
 
 
-def contract_for(sandbox: Sandbox, path: str) -> Contract:
-    """The contract an exchange is checked against: InfluxDB 3's for its /api/v3 endpoints, and
-    for /ping and /health when the sandbox plays an InfluxDB 3 server; the v2 one otherwise."""
-    bare = path.split("?", 1)[0]
-    if bare.startswith("/api/v3/") or (getattr(sandbox, "api", "v2") == "v3" and bare in ("/ping", "/health")):
-        return Contract.load(V3_CONTRACT_PATH)
-    return Contract.load()
+def sandbox_contract(sandbox: Sandbox, path: str) -> Contract:
+    """The contract for an exchange with ``sandbox`` (``contract_for``; /ping and /health by the
+    API the sandbox plays)."""
+    return contract_for(path, v3_server=getattr(sandbox, "api", "v2") == "v3")
 
 
 def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_ok: bool = False) -> list[str]:
@@ -43,12 +40,12 @@ def contract_problems(sandbox: Sandbox, *, requests: bool = True, off_contract_o
     problems: list[str] = []
     if requests:
         for req in sandbox.requests:
-            problems += contract_for(sandbox, req.path).check_request(
+            problems += sandbox_contract(sandbox, req.path).check_request(
                 req.method, req.path, list(req.query), req.headers, req.body,
                 body_complete=not req.truncated)
         CHECKED["requests"] += len(sandbox.requests)
     for resp in sandbox.responses:
-        contract = contract_for(sandbox, resp.path)
+        contract = sandbox_contract(sandbox, resp.path)
         if off_contract_ok and not contract.declares(resp.method, resp.path):
             CHECKED["off_contract"] += 1
             continue

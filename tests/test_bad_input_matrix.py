@@ -42,7 +42,7 @@ from influx_connector.sandbox import Sandbox
 
 from .conftest import BUCKET, CHECKED, ORG
 from .helpers import TOKEN
-from .openapi_contract import Contract
+from .openapi_contract import contract_for
 
 CONNECTOR = api.load()
 OPERATIONS = list(CONNECTOR.operations.values())
@@ -319,13 +319,12 @@ def box(module_box: Box) -> Iterator[Box]:
 
 def exchange_problems(sb: Sandbox, start: int) -> list[str]:
     """Contract problems in the exchanges the sandbox recorded from ``start`` on."""
-    contract = Contract.load()
     problems: list[str] = []
     for req in sb.requests[start:]:
-        problems += contract.check_request(req.method, req.path, list(req.query), req.headers, req.body,
+        problems += contract_for(req.path, sb.api == "v3").check_request(req.method, req.path, list(req.query), req.headers, req.body,
                                              body_complete=not req.truncated)
     for resp in sb.responses[start:]:
-        problems += contract.check_response(resp.method, resp.path, resp.status, resp.headers, resp.body)
+        problems += contract_for(resp.path, sb.api == "v3").check_response(resp.method, resp.path, resp.status, resp.headers, resp.body)
     CHECKED["requests"] += len(sb.requests) - start
     CHECKED["responses"] += len(sb.responses) - start
     return problems
@@ -426,7 +425,7 @@ def assert_well_formed(op: Any, request: Request, prefix: str = "") -> requests.
             body = gzip.decompress(body)
         assert strict_json(body) == request.json
     body = wire.body.encode() if isinstance(wire.body, str) else wire.body
-    found = Contract.load().check_request(request.method, url.path, pairs, dict(wire.headers), body)
+    found = contract_for(url.path).check_request(request.method, url.path, pairs, dict(wire.headers), body)
     assert found == [], found
     return wire
 

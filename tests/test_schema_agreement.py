@@ -43,6 +43,7 @@ CROSS_CHECKS = (
     r"is not a field a flag can carry", r"is not a value of the field's type", r"no variable '",
     r"takes no parameters", r"has no result to save from", r"^operation id '", r"a lone brace",
     r"has no key '\w+' beside it", r"is not an auth scheme of the connection", r"not a valid regular expression",
+    r"^no test step '",
 )
 _CROSS = re.compile("|".join(CROSS_CHECKS))
 

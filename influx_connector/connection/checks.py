@@ -5,6 +5,7 @@ Internal to the engine: hosts call ``Connection.test``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..deadline import Deadline
@@ -32,17 +33,18 @@ def _test(conn: Connection, deadline: Deadline) -> TestReport:
     reports: list[StepReport] = []
     failed = False
     detect = conn.connector.connection.detect
+    replaced = None
     if detect is not None and conn.values.get(detect.field, detect.auto) == detect.auto:
         started = time.perf_counter()
-        outcome = _detect(conn, deadline)
-        reports.append(StepReport(detect.field, detect.title or f"{detect.field} found out", *outcome,
-                                  elapsed_ms=round((time.perf_counter() - started) * 1000, 3)))
-        failed = outcome[0] == "failed"
+        found = _detect(conn, deadline)
+        reports.append(replace(found, elapsed_ms=round((time.perf_counter() - started) * 1000, 3)))
+        failed, replaced = found.status == "failed", detect.step
     for step in conn.connector.test_steps:
-        if not conn.applies(step.needs):
-            continue  # a step for another kind of server is not part of this one's test
+        if not conn.applies(step.needs) or step.name == replaced:
+            continue  # a step for another kind of server, or the one detection was
         if failed:
-            reports.append(StepReport(step.name, step.title, "not run"))
+            if all(r.name != step.name for r in reports):  # one line per step, whichever server it is
+                reports.append(StepReport(step.name, step.title, "not run"))
             continue
         if step.when and not conn.values.get(step.when):
             reports.append(StepReport(step.name, step.title, "skipped", f"'{step.when}' is not set"))
@@ -55,31 +57,47 @@ def _test(conn: Connection, deadline: Deadline) -> TestReport:
     return TestReport(ok=not failed, steps=tuple(reports))
 
 
-def _detect(conn: Connection, deadline: Deadline) -> tuple[str, str, int | None]:
-    """Find out the ``detect`` field from the server's answer; remember it for this connection."""
+def _detect(conn: Connection, deadline: Deadline) -> StepReport:
+    """Find out the ``detect`` field from the server's answer and remember it; reported as the
+    test step it stands for (judged by that step's check) or as a step of its own."""
     detect = conn.connector.connection.detect
     assert detect is not None
+    name = detect.step or detect.field
+    title = detect.title or next((s.title for s in conn.connector.test_steps if s.name == detect.step),
+                                 f"{detect.field} found out")
     try:
         request = render_request(detect.request, {}, conn._context(resolve=False))
-        response = conn.transport.send(request, f"test:{detect.field}", limit=conn.limits.answer_bytes,
+        response = conn.transport.send(request, f"test:{name}", limit=conn.limits.answer_bytes,
                                        deadline=deadline, ok=lambda status: True)
     except ConnectorError as exc:
-        return "failed", str(exc), None
+        return StepReport(name, title, "failed", str(exc))
     try:
         value, seen = detected_value(detect, response.headers)
+        status = response.status_code
+        if value is None:
+            return StepReport(name, title, "failed", f"could not tell {detect.field} from the answer (HTTP "
+                              f"{status}, {detect.header}: {conn.redactor.excerpt(seen, 80) or 'not sent'}); set "
+                              f"it instead of {detect.auto}", status)
+        conn.detected[detect.field] = value
+        found = f"{detect.field} {value} ({detect.header}: {conn.redactor.excerpt(seen, 80)})"
+        step = next((s for s in conn.connector.test_steps if s.name == detect.step and conn.applies(s.needs)), None)
+        if step is None:
+            return StepReport(name, title, "passed", found, status)
+        if not _step_passes(step, status):
+            err = api_error(response, conn.connector.error_keys, conn.redactor, f"test:{name}", conn.host)
+            return StepReport(name, step.title, "failed", f"{err}; {found}", status)
+        return StepReport(name, step.title, "passed", f"HTTP {status}; {found}", status)
     finally:
         response.close()
-    if value is None:
-        return ("failed", f"could not tell {detect.field} from the answer (HTTP {response.status_code}, "
-                          f"{detect.header}: {conn.redactor.excerpt(seen, 80) or 'not sent'}); set it instead of "
-                          f"{detect.auto}", response.status_code)
-    conn.detected[detect.field] = value
-    return "passed", f"{value} ({detect.header}: {conn.redactor.excerpt(seen, 80)})", response.status_code
+
+
+def _step_passes(step: Any, status: int) -> bool:
+    return status in step.expect_status if step.expect_status else 200 <= status < 300
 
 
 def _run_step(conn: Connection, step: Any, deadline: Deadline) -> tuple[str, str, int | None]:
     def expected(status: int) -> bool:
-        return status in step.expect_status if step.expect_status else 200 <= status < 300
+        return _step_passes(step, status)
 
     try:
         request = render_request(step.request, {}, conn._context(resolve=False))

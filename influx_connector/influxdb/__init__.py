@@ -49,6 +49,26 @@ def v1_precision(value: Any) -> Any:
     return _V1_PRECISIONS.get(value, value)
 
 
+# InfluxDB 3's write_lp names its precisions in words; the encoder stamps records without a
+# time in a unit. "auto" reads a nanosecond timestamp as one, so that is what it stamps.
+_V3_UNITS = {"auto": "ns", "nanosecond": "ns", "microsecond": "us", "millisecond": "ms", "second": "s"}
+
+
+def v3_precision_unit(value: Any) -> Any:
+    """The encoder's unit for an InfluxDB 3 write precision."""
+    return _V3_UNITS.get(value, value)
+
+
+_V3_MEDIA_TYPES = {"jsonl": "application/jsonl", "json_lines": "application/jsonl", "json": "application/json",
+                   "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+def v3_accept(value: Any) -> Any:
+    """The Accept header of an InfluxDB 3 query answer in a format (the contract asks for one of
+    its media types, not a wildcard)."""
+    return _V3_MEDIA_TYPES.get(value, "application/json")
+
+
 def resolve_org_id(value: Any, client: Lookup) -> str:
     """The ID of an organization given by name or ID (bucket bodies accept only an ID)."""
     from ..errors import APIError
@@ -103,6 +123,37 @@ def decode_influxql(response: HTTPResponse, shape: str = "rows") -> Any:
     return decode(response.content, response.headers.get("Content-Type", ""), shape=shape)
 
 
+def decode_query3(response: Any, format: str = "jsonl", limit: int | None = None) -> Any:  # noqa: A002
+    """Rows of an InfluxDB 3 query answer in the format asked for (``query_answers``): JSON Lines
+    and JSON as rows, CSV as text, Parquet as bytes."""
+    from ..builtin import decode_text
+    from .query_answers import json_rows, rows_of
+
+    if format in ("jsonl", "json_lines"):
+        return rows_of(response.iter_bytes(chunk_size=_CHUNK), limit)
+    if format == "json":
+        return json_rows(response.content, limit)
+    if format == "parquet":
+        return response.content
+    return decode_text(response)
+
+
+def stream_query3(response: Any, limit: int | None = None, format: str = "jsonl", **_options: Any) -> Any:  # noqa: A002
+    """JSON Lines rows one at a time in bounded memory; the other formats decoded whole."""
+    from .query_answers import JsonLines
+
+    if format in ("jsonl", "json_lines"):
+        return JsonLines(response.iter_bytes(chunk_size=_CHUNK), limit=limit, on_close=response.close)
+    try:
+        data = decode_query3(response, format=format, limit=limit)
+    finally:
+        response.close()
+    return data if isinstance(data, list) else iter([data])
+
+
+_CHUNK = 256 * 1024
+
+
 def encode_line_protocol(value: Any, field: str = "data", precision: str = "ns") -> tuple[bytes, Mapping[str, Any]]:
     from .line_protocol_encoder import encode_points
 
@@ -145,9 +196,16 @@ def remaining(data: Any, error: Any) -> Any:
     return rest
 
 
-def write_error_facts(status: int, message: Any) -> ErrorFacts:
+#: What InfluxDB 3 answers (400) when it kept the lines it could parse (``accept_partial``).
+V3_PARTIAL = "partial write of line protocol occurred"
+
+
+def write_error_facts(status: int, message: Any, body: Any = None) -> ErrorFacts:
     """The rejected lines of a 400 write, and the dropped count of a partial write: a 422, or
-    the 400 "partial write: ..." of InfluxDB 1.x, which wrote the lines it could parse."""
+    the 400 "partial write: ..." of InfluxDB 1.x, which wrote the lines it could parse, or
+    InfluxDB 3's {"error": ..., "data": [{"original_line", "line_number", "error_message"}]}."""
+    if isinstance(body, Mapping) and "data" in body and isinstance(body.get("error"), str):
+        return _v3_write_facts(body)
     text = message if isinstance(message, str) else ""
     bad = tuple({"line": m.group("line"), "reason": m.group("reason")} for m in _BAD_LINE.finditer(text))
     dropped = _DROPPED.search(text)
@@ -156,14 +214,23 @@ def write_error_facts(status: int, message: Any) -> ErrorFacts:
     return ErrorFacts(rejected_lines=bad)
 
 
-def write_error_details(status: int, message: Any) -> dict[str, Any]:
+def write_error_details(status: int, message: Any, body: Any = None) -> dict[str, Any]:
     """``write_error_facts`` as the details an ``APIError`` carries."""
-    return write_error_facts(status, message).as_details()
+    return write_error_facts(status, message, body).as_details()
+
+
+def _v3_write_facts(body: Mapping[str, Any]) -> ErrorFacts:
+    data = body.get("data")
+    entries = data if isinstance(data, list) else [data] if isinstance(data, Mapping) else []
+    bad = tuple({"line": str(e.get("original_line", "")), "reason": str(e.get("error_message", "")),
+                 **({"line_number": e["line_number"]} if isinstance(e.get("line_number"), int) else {})}
+                for e in entries if isinstance(e, Mapping))
+    return ErrorFacts(partial_write=body.get("error") == V3_PARTIAL, rejected_lines=bad)
 
 
 @hookimpl
-def influx_connector_error_details(status: int, message: Any) -> ErrorFacts | None:
-    facts = write_error_facts(status, message)
+def influx_connector_error_details(status: int, message: Any, body: Any) -> ErrorFacts | None:
+    facts = write_error_facts(status, message, body)
     return facts if facts != ErrorFacts() else None
 
 
@@ -180,7 +247,7 @@ def influx_connector_datasources() -> list[Path]:
 @hookimpl
 def influx_connector_codecs() -> Mapping[str, Codec]:
     return {"annotated_csv": Codec(decode_annotated_csv, stream=stream_annotated_csv),
-            "influxql": Codec(decode_influxql)}
+            "influxql": Codec(decode_influxql), "query3": Codec(decode_query3, stream=stream_query3)}
 
 
 @hookimpl
@@ -190,7 +257,8 @@ def influx_connector_encoders() -> Mapping[str, Any]:
 
 @hookimpl
 def influx_connector_rules() -> Mapping[str, Any]:
-    return {"influx_org": org_placement, "v1_precision": v1_precision}
+    return {"influx_org": org_placement, "v1_precision": v1_precision, "v3_precision_unit": v3_precision_unit,
+            "v3_accept": v3_accept}
 
 
 @hookimpl

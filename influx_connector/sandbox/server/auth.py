@@ -33,7 +33,8 @@ def presented_tokens(req: Request) -> list[str]:
     case-sensitive on the server); on the v1 paths also a v1 password, which the sandbox
     takes as a token (``Authorization: Basic`` or the ``p`` query parameter)."""
     scheme, _, value = req.header("Authorization").partition(" ")
-    if scheme == "Token":
+    # InfluxDB 3's own endpoints take the token as a Bearer token (sandbox.v3).
+    if scheme == "Token" or (scheme == "Bearer" and req.path.startswith("/api/v3/")):
         return [value]
     presented: list[str] = []
     if req.path in V1_PATHS:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode
 
-from influx_connector.sandbox import guard
+from influx_connector.sandbox import guard, v3
 from influx_connector.sandbox.server.auth import PUBLIC_PATHS, authorize
 from influx_connector.sandbox.server.endpoints import buckets, delete, health, orgs, query, suggestions, v1, write
 from influx_connector.sandbox.server.messages import Problem, Reply, Request, error_reply, not_found
@@ -98,6 +98,9 @@ class Router:
     def _dispatch(self, req: Request) -> Reply:
         if req.path not in PUBLIC_PATHS:
             authorize(req, self.sandbox.tokens)
+        answer = v3.handle(self, req)  # InfluxDB 3's endpoints (sandbox.v3)
+        if answer is not None:
+            return Reply(answer.status, answer.headers, answer.body, chunked=answer.chunked)
         found = find_route(req.path)
         if found is None:
             return _redirect_or_404(req)

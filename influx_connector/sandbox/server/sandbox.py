@@ -61,7 +61,10 @@ class Sandbox:
         record_limit: int = 10_000,
         record_body_bytes: int = 1024 * 1024,
         record_bytes: int = 64 * 1024 * 1024,
+        api: str = "v2",
     ):
+        #: "v3": /ping and /health answer as InfluxDB 3 does (its /api/v3 endpoints are always served).
+        self.api = api
         self.host = host
         #: Host names (besides IP addresses and localhost) that requests may name in ``Host``:
         #: those given, and the name the sandbox was told to listen on.
