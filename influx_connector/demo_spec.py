@@ -107,11 +107,16 @@ def _directives(value: Any, ptr: str) -> Iterator[tuple[str, str, Mapping[str, A
             yield from _directives(item, f"{ptr}/{i}")
 
 
+def compile_needs(decl: Any) -> Mapping[str, tuple[str, ...]]:
+    """A step's ``needs`` as the engine keeps an operation's (field -> values)."""
+    return frozen({name: tuple(v) if isinstance(v, list) else (v,) for name, v in (decl or {}).items()})
+
+
 def compile_demo(doc: Located) -> Demo:
     data = doc.data
     steps = tuple(DemoStep(title=s["title"], operation=s.get("operation"), params=frozen(s.get("params") or {}),
                            save=frozen(s.get("save") or {}), show=frozen(s.get("show") or {}),
-                           required=bool(s.get("required", False)))
+                           required=bool(s.get("required", False)), needs=compile_needs(s.get("needs")))
                   for s in data["steps"])
     return Demo(steps=steps, variables=frozen(data.get("variables") or {}), source=doc.file)
 

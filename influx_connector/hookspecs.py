@@ -181,9 +181,12 @@ def influx_connector_register_commands(commands: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def influx_connector_demo_server(data_source: str, out: Any) -> Any:
+def influx_connector_demo_server(data_source: str, out: Any, values: Any) -> Any:
     """Return a context manager that starts a server for the demo of ``data_source`` (an id), or
     None for a data source this plugin does not serve. The first answer wins.
+
+    ``values`` holds the connection settings the command line was given without a server (a
+    mapping, often empty), so the plugin can start the kind of server they ask for.
 
     The ``demo`` command asks for one when no connection is given. Entering the context manager
     starts the server and gives the connection values that reach it; leaving it stops the server.

@@ -221,6 +221,9 @@ class DemoStep:
     show: Mapping[str, Any] = field(default_factory=dict)
     #: The steps after this one need it: the demo stops when it fails.
     required: bool = False
+    #: Connection field values the step is for (``needs``); another connection skips it, as it
+    #: skips a step whose operation does not apply.
+    needs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

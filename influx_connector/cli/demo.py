@@ -61,11 +61,20 @@ class Runner:
         self.variables: dict[str, Any] = {}
         self.outcomes: list[Outcome] = []
         self.ran: set[str] = set()
+        self.skipped = 0
+
+    def applies(self, step: DemoStep) -> bool:
+        """A step for another kind of server (its needs, or its operation's) is skipped."""
+        op = self.conn.connector.operation(step.operation) if step.operation else None
+        return self.conn.applies(step.needs) and (op is None or self.conn.applies(op.needs))
 
     def run(self) -> bool:
         for name, value in self.demo.variables.items():
             self.variables[name] = demo_spec.render(value, self.variables)
         for step in self.demo.steps:
+            if not self.applies(step):
+                self.skipped += 1
+                continue
             outcome = self._step(step)
             self.outcomes.append(outcome)
             if self.out is not None:
@@ -74,8 +83,8 @@ class Runner:
                 self._say("stopped: the steps after this one need its result")
                 break
         failures = sum(1 for o in self.outcomes if not o.ok and o.operation is not None)
-        self._say(f"{len(self.ran)} of {len(self.conn.connector.operations)} operations ran; {failures} calls failed")
-        return all(o.ok for o in self.outcomes) and len(self.outcomes) == len(self.demo.steps)
+        self._say(f"{len(self.ran)} of {len(self.conn.operations())} operations ran; {failures} calls failed")
+        return all(o.ok for o in self.outcomes) and len(self.outcomes) + self.skipped == len(self.demo.steps)
 
     def _say(self, text: str) -> None:
         if self.out is not None:
@@ -113,8 +122,11 @@ def run_demo(inv: Invocation) -> bool:
     # Lines as they happen; with --format json or table, one report at the end.
     lines = sys.stdout if inv.output_format is None else None
     with ExitStack() as stack:
-        if not values:
-            values = _server_values(inv, data_source, stack, sys.stdout if lines else sys.stderr)
+        missing = [p.name for p in data_source.connection.fields if p.required and p.name not in values]
+        if not values or missing:
+            # No server given (connection settings alone, such as --api v3, shape the one started).
+            server = _server_values(inv, data_source, stack, sys.stdout if lines else sys.stderr, values)
+            values = {**server, **values}
         conn = stack.enter_context(inv.connect(values))
         runner = Runner(conn, demo, lines)
         ok = runner.run()
@@ -127,10 +139,12 @@ def run_demo(inv: Invocation) -> bool:
     return ok
 
 
-def _server_values(inv: Invocation, data_source: DataSource, stack: ExitStack, out: TextIO) -> Mapping[str, Any]:
+def _server_values(inv: Invocation, data_source: DataSource, stack: ExitStack, out: TextIO,
+                   given: Mapping[str, Any]) -> Mapping[str, Any]:
     """Connection values of a server a plugin starts for the demo; a usage error naming the
     connection flags when no plugin offers one."""
-    server = default_host().hook.influx_connector_demo_server(data_source=data_source.id, out=out)
+    server = default_host().hook.influx_connector_demo_server(data_source=data_source.id, out=out,
+                                                              values=dict(given))
     if server is None:
         required = [p.name for p in data_source.connection.fields if p.required and not p.has_default]
         ways = "; ".join(f"{name}: {how_to_give(data_source, name)}" for name in required)
