@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 CONNECTOR = api.load()
 # A second manifest with the declarations this one does not make (tests/fixtures/formcombos).
 COMBOS = api.load(Path(__file__).resolve().parent / "fixtures" / "formcombos" / "connector.yaml")
-DEFAULTS = {"token": TOKEN, "host": "localhost", "org": "my-org", "bucket": "my-bucket"}
+DEFAULTS = {"token": TOKEN, "host": "localhost", "org": "my-org", "bucket": "my-bucket", "database": "my-db"}
 BARE = {"token": TOKEN, "host": "localhost"}
 CONNECTIONS = {CONNECTOR.id: ({"token": TOKEN, "host": "localhost"}, DEFAULTS, BARE),
                COMBOS.id: ({"key": "k3y0k", "host": "localhost"}, {"key": "k3y0k", "host": "h", "region": "us"},

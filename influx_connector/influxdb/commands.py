@@ -21,14 +21,17 @@ def influx_connector_register_commands(commands: Any) -> None:
 
 
 @contextmanager
-def _demo_sandbox(out: TextIO) -> Iterator[dict[str, Any]]:
+def _demo_sandbox(out: TextIO, api: str) -> Iterator[dict[str, Any]]:
     from ..sandbox import Sandbox
 
-    with Sandbox(token=DEMO_TOKEN, org=DEMO_ORG, bucket=None) as sandbox:
-        out.write(f"Started the sandbox InfluxDB API at {sandbox.url} (in memory, for trying things out)\n")
+    with Sandbox(token=DEMO_TOKEN, org=DEMO_ORG, bucket=None, api=api) as sandbox:
+        which = "InfluxDB 3 API" if api == "v3" else "InfluxDB API"
+        out.write(f"Started the sandbox {which} at {sandbox.url} (in memory, for trying things out)\n")
         yield sandbox.connection_settings
 
 
 @hookimpl
-def influx_connector_demo_server(data_source: str, out: TextIO) -> Any:
-    return _demo_sandbox(out) if data_source == DATA_SOURCE_ID else None
+def influx_connector_demo_server(data_source: str, out: TextIO, values: Any) -> Any:
+    # --api v3 asks for an InfluxDB 3 server; v2 and auto get the v2 one.
+    api = "v3" if (values or {}).get("api") == "v3" else "v2"
+    return _demo_sandbox(out, api) if data_source == DATA_SOURCE_ID else None

@@ -266,6 +266,10 @@ def operation_blocks(op: Operation) -> list[Block]:
     if op.requires_one_of:
         choices = (tuple(_join((Code(n) for n in group), " + ")) for group in op.requires_one_of)
         facts.append(text("Give one of: ", *_join(choices, ", or "), "."))
+    if op.needs:
+        conditions = (text(Code(f), " is ", *_join((Code(v) for v in vs), " or ")) for f, vs in op.needs.items())
+        facts.append(text("Only for a connection whose ", *_join(conditions, " and "),
+                          " (refused before sending otherwise)."))
     facts.append(text("Retried after a failed connection or a lost answer." if op.retry_safe else
                       "Not retried once sent: doing it twice is not safe."))
     blocks.append(BulletList(tuple(facts)))
@@ -329,9 +333,24 @@ def _join(items: Iterable[Any], separator: str = ", ") -> list[Any]:
 # --- the whole reference ----------------------------------------------------------------------------
 
 
+def needs_text(op: Operation) -> str:
+    """What connection an operation needs, such as "api v3" ("any" when it needs none)."""
+    return "; ".join(f"{name} {' or '.join(values)}" for name, values in op.needs.items()) or "any"
+
+
+def _with_needs(data_source: DataSource, headers: tuple[str, ...], rows: Iterable[tuple[Text, ...]]) -> Table:
+    """The table, with a "Needs" column after the title when some operation declares needs."""
+    ops = list(data_source.operations.values())
+    rows = list(rows)
+    if not any(op.needs for op in ops):
+        return Table(headers, tuple(rows))
+    return Table((*headers[:2], "Needs", *headers[2:]),
+                 tuple((*row[:2], text(needs_text(op)), *row[2:]) for op, row in zip(ops, rows)))
+
+
 def operations_table(data_source: DataSource) -> Table:
-    """id, title, required and optional parameters of every operation: the README's table."""
-    return Table(("id", "Title", "Required", "Optional"), tuple(
+    """id, title, needs, required and optional parameters of every operation: the README's table."""
+    return _with_needs(data_source, ("id", "Title", "Required", "Optional"), (
         (text(Link(op.id, f"docs/reference.md#{op.id}")), text(op.title), text(required_text(op)),
          text(optional_text(op)))
         for op in data_source.operations.values()))
@@ -351,7 +370,7 @@ def reference(data_source: DataSource) -> Document:
                                                                               data_source.docs_url), ".")))
     blocks += connection_blocks(data_source)
     blocks += [Heading(2, text("Operations"), "operations"),
-               Table(("Operation", "Title", "Required"), tuple(
+               _with_needs(data_source, ("Operation", "Title", "Required"), (
                    (text(Link(op.id, f"#{op.id}")), text(op.title), text(required_text(op)))
                    for op in data_source.operations.values()))]
     for op in data_source.operations.values():
