@@ -281,4 +281,4 @@ Connector = DataSource
 #: The classes a compiled data source is made of: what a cache entry may rebuild, by name.
 COMPILED_CLASSES: Mapping[str, type] = MappingProxyType({cls.__name__: cls for cls in (
     DataSource, ConnectionSpec, AuthSpec, RetrySpec, Operation, Param, RequestSpec, ResponseSpec, Pagination,
-    TestStep, CommandLineSpec, CliFlag, Demo, DemoStep, ManifestProblem)})
+    TestStep, Detect, CommandLineSpec, CliFlag, Demo, DemoStep, ManifestProblem)})
