@@ -21,7 +21,7 @@ for entry in (str(HERE.parent), str(HERE)):
 
 import common  # noqa: E402
 
-ORDER = ["query", "encode", "buckets", "write", "cold_start", "host"]
+ORDER = ["query", "encode", "buckets", "write", "cold_start", "host", "jsonl"]
 QUICK = {
     "query": ["--rows", "100000", "--rounds", "3"],
     "encode": ["--records", "100000", "--rounds", "3"],
@@ -29,6 +29,7 @@ QUICK = {
     "write": ["--records", "100000", "--rounds", "3"],
     "cold_start": ["--runs", "7"],
     "host": ["--calls", "200", "--rounds", "3", "--rows", "100000", "--stream-rounds", "2", "--per-client", "20"],
+    "jsonl": ["--rows", "100000", "--rounds", "3"],
 }
 
 

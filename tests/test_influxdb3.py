@@ -285,3 +285,28 @@ def test_health_and_ping(conn3: Connection) -> None:
 def test_ping_on_a_v2_server_gives_its_headers(conn: Connection) -> None:
     data = conn.run("ping").data
     assert data["version"].startswith("v2.") and set(data) <= {"version", "build"}
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def test_the_command_line_runs_v3_operations(sandbox3: Sandbox, conn3: Connection,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from influx_connector.cli import main
+
+    for name in ("INFLUX_HOST", "INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET", "INFLUX_DATABASE", "INFLUX_API"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INFLUX_TOKEN", TOKEN)
+    monkeypatch.setenv("INFLUX_DATABASE", DB)
+    where = ["--host", "127.0.0.1", "--port", sandbox3.url.rsplit(":", 1)[1]]
+    assert main(["run", "query_sql", *where, "--api", "v3", "-p", "q=SELECT room, temp FROM air WHERE temp > $t",
+                 "-p", 'params={"t": 21}']) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == [{"room": "kitchen", "temp": 21.5}]
+    assert main(["run", "write_lp", *where, "--api", "v3", "-p", "data=cli v=1 1700000000"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["points"] == 1
+    assert main(["test", *where]) == 0
+    out = capsys.readouterr().out
+    assert "api v3" in out and "Default database exists" in out and "Default bucket" not in out
+    assert main(["run", "list_buckets", *where, "--api", "v3"]) != 0
+    assert "needs API v2" in capsys.readouterr().err
