@@ -26,11 +26,10 @@ def known_values(spec: ConnectionSpec, values: Mapping[str, Any], detected: Mapp
 
 def unmet(needs: Mapping[str, tuple[str, ...]], spec: ConnectionSpec, known: Mapping[str, Any]) -> str | None:
     """The first field of ``needs`` the connection does not meet, or None when it applies."""
-    auto = spec.detect.auto if spec.detect is not None else None
+    detect = spec.detect
     for name, wanted in needs.items():
         have = known.get(name)
-        if have is None or (auto is not None and spec.detect is not None and name == spec.detect.field
-                            and have == auto):
+        if have is None or (detect is not None and name == detect.field and have == detect.auto):
             continue  # not known: the server will say
         if str(have) not in wanted:
             return name
@@ -47,8 +46,8 @@ def refusal(op_id: str, needs: Mapping[str, tuple[str, ...]], spec: ConnectionSp
     field = next((p for p in spec.fields if p.name == name), None)
     title = field.title if field is not None else name
     wanted = " or ".join(needs[name])
-    how = ("found out from the server's answer" if name in detected and values.get(name) == getattr(spec.detect, "auto", None)
-           else "as the connection is set")
+    found_out = name in detected and spec.detect is not None and values.get(name) == spec.detect.auto
+    how = "found out from the server's answer" if found_out else "as the connection is set"
     return ValidationError([FieldError(name, f"'{op_id}' needs {title} {wanted}, but this server speaks "
                                              f"{title} {known[name]} ({how}); choose an operation for "
                                              f"{title} {known[name]}, or another connection")], subject="connection")

@@ -107,6 +107,7 @@ def test_sql_subset_aggregates_group_by_and_date_bin(conn3: Connection) -> None:
 
 @pytest.mark.parametrize(("sql", "named"), [
     ("SELECT * FROM air a JOIN air b ON a.time = b.time", "joins"),
+    ("SELECT * FROM air a, air b", "joins"),
     ("SELECT * FROM (SELECT * FROM air)", "subqueries"),
     ("SELECT stddev(temp) FROM air", "stddev()"),
     ("DROP TABLE air", "DROP"),

@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -52,13 +53,18 @@ class State:
     tables: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
 
 
-_STATES: dict[int, State] = {}
+# Per store, and gone with it (a new store that happened to reuse an old one's id must not
+# inherit its deleted databases).
+_STATES: "weakref.WeakKeyDictionary[Any, State]" = weakref.WeakKeyDictionary()
 _STATES_LOCK = threading.Lock()
 
 
 def _state(sandbox: Any) -> State:
     with _STATES_LOCK:
-        return _STATES.setdefault(id(sandbox.store), State())
+        state = _STATES.get(sandbox.store)
+        if state is None:
+            state = _STATES[sandbox.store] = State()
+        return state
 
 
 def bearer_tokens(sandbox: Any, req: Any) -> list[str]:
@@ -117,6 +123,10 @@ def ping(sandbox: Any, req: Any) -> Answer:
 
 
 _process_id = "00000000-0000-4000-8000-" + f"{int(time.time()) & 0xFFFFFFFFFFFF:012x}"
+
+
+def ping_head(sandbox: Any, req: Any) -> Answer:
+    raise V3Error(404, "use GET for /ping: HEAD is not served")
 
 
 def health(sandbox: Any, req: Any) -> Answer:
@@ -508,6 +518,6 @@ _ROUTES: dict[str, dict[str, Handler]] = {
 }
 #: Paths a v2 server answers in its own way, answered as InfluxDB 3 does when the sandbox plays one.
 _V3_SERVER_ROUTES: dict[str, dict[str, Handler]] = {
-    "/ping": {"GET": ping, "POST": ping},
+    "/ping": {"GET": ping, "POST": ping, "HEAD": ping_head},
     "/health": {"GET": health},
 }

@@ -47,6 +47,8 @@ _TIME_LITERAL = re.compile(r"(?:\bTIMESTAMP\s+)?'(\d{4})-(\d{2})-(\d{2})[T ](\d{
                            r"(Z|[+-]\d{2}:\d{2})?'", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_COMMA_JOIN = re.compile(r"\bFROM\s+(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_.-]*)(\s+(AS\s+)?[A-Za-z_]\w*)?\s*,",
+                         re.IGNORECASE)
 _FROM = re.compile(r"\bFROM\s+(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_.-]*)", re.IGNORECASE)
 _TIME_ALIAS = re.compile(r"(?:date_bin\s*\((?:[^()]|\([^()]*\))*\)|\b(?:min|max)\s*\(\s*\"?time\"?\s*\)|\btime\b)"
                          r"\s+AS\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE)
@@ -106,6 +108,8 @@ def check_subset(sql: str) -> None:
             raise Unsupported(what)
     if re.search(r"\(\s*select\b", bare, re.IGNORECASE):
         raise Unsupported("subqueries")
+    if _COMMA_JOIN.search(bare):
+        raise Unsupported("joins")
     for call in _CALL.finditer(bare):
         name = call.group(1).lower()
         if name not in FUNCTIONS and name not in _NOT_CALLS and name != "interval":
