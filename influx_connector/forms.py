@@ -378,7 +378,10 @@ def all_forms(data_source: DataSource, connection: Mapping[str, Any] | None = No
         "description": data_source.description,
         "formats": dict(formats.CUSTOM_FORMATS),
         "connection": connection_form(data_source),
+        # "needs": the connection field values an operation is for ({"api": ["v3"]}): a host lists
+        # it only for a connection that has one of them (Connection.operations() does that).
         "operations": [{"id": op.id, "title": op.title, "aliases": list(op.aliases),
+                        "needs": {name: list(values) for name, values in op.needs.items()},
                         "form": operation_form(data_source, op, connection)}
                        for op in data_source.operations.values()],
     }

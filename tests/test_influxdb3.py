@@ -311,3 +311,14 @@ def test_the_command_line_runs_v3_operations(sandbox3: Sandbox, conn3: Connectio
     assert "api v3" in out and "Default database exists" in out and "Default bucket" not in out
     assert main(["run", "list_buckets", *where, "--api", "v3"]) != 0
     assert "needs API v2" in capsys.readouterr().err
+
+
+def test_forms_say_which_connection_each_operation_is_for() -> None:
+    from influx_connector import forms
+
+    listed = {o["id"]: o["needs"] for o in forms.all_forms(api.load())["operations"]}
+    assert listed["query_sql"] == {"api": ["v3"]} and listed["query_data"] == {"api": ["v2"]}
+    assert listed["ping"] == {} and listed["write_data_v1"] == {}
+    connection = forms.connection_form(api.load())
+    assert connection["schema"]["properties"]["api"]["enum"] == ["auto", "v2", "v3"]
+    assert connection["schema"]["properties"]["api"]["default"] == "auto"
