@@ -34,6 +34,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", metavar="PEM",
                         help="serve https with this certificate (a PEM file; give --tls-key too)")
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (a PEM file)")
+    parser.add_argument("--api", choices=["v2", "v3"], default="v2",
+                        help="v3 answers /ping and /health as InfluxDB 3 does (its /api/v3 endpoints are always served)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="a host name clients may use in the Host header besides IP addresses and localhost "
                              "(repeatable; others are refused, against DNS rebinding)")
@@ -46,7 +48,7 @@ def run(inv: Any) -> int:
     try:
         sandbox = Sandbox(host=ns.bind, port=ns.port, token=ns.token, org=ns.org, bucket=ns.bucket,
                           extra_tokens=ns.extra_token, extra_orgs=ns.extra_org,
-                          tls_cert=ns.tls_cert, tls_key=ns.tls_key, allowed_hosts=ns.allow_host)
+                          tls_cert=ns.tls_cert, tls_key=ns.tls_key, allowed_hosts=ns.allow_host, api=ns.api)
     except ValueError as exc:  # only one of --tls-cert/--tls-key, or a certificate or key it cannot load
         raise UsageError(f"sandbox: {exc}") from None
     with warnings.catch_warnings(record=True) as said:
@@ -62,8 +64,9 @@ def run(inv: Any) -> int:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     with sandbox as sb:
         # Printing the token is the point here: it is the sandbox's own, made up for local testing.
-        print(f"sandbox InfluxDB v2 API (in memory, for development and tests) at {sb.url}")
-        print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}")
+        which, extra = ("InfluxDB 3 API", " INFLUX_API=v3") if ns.api == "v3" else ("InfluxDB v2 API", "")
+        print(f"sandbox {which} (in memory, for development and tests) at {sb.url}")
+        print(f"  export INFLUX_HOST={sb.url} INFLUX_TOKEN={ns.token} INFLUX_ORG={ns.org}{extra}")
         print("  connection: " + " ".join(f"{k}={v}" for k, v in sb.connection_settings.items()), flush=True)
         stop = threading.Event()
         # A service manager or a test stops it with SIGTERM: shut down as cleanly as on Ctrl-C.
