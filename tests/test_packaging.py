@@ -80,6 +80,10 @@ PROVIDED_BY_THE_HOST = {
     # Loaded only by pytest itself (the pytest11 entry point), so pytest is there when it runs.
     "influx_connector/sandbox/pytest_plugin.py": {"pytest", "_pytest"},
 }
+#: Imported only when installed (an extra); without it the code says what to install instead.
+FROM_AN_EXTRA = {
+    "influx_connector/sandbox/v3/endpoints.py": ("parquet", {"pyarrow"}),
+}
 #: Floors past the advisories known for these packages (see the comment in pyproject.toml).
 FIXED_IN = {"requests": (2, 33, 0), "urllib3": (2, 7, 0)}
 
@@ -124,9 +128,13 @@ def test_every_package_the_code_imports_is_declared() -> None:
     serve = declared | {_requirement(r)[0] for r in _project()["optional-dependencies"]["serve"]}
     providers = packages_distributions()
     missing = []
+    extras = _project()["optional-dependencies"]
+    for path, (extra, modules) in FROM_AN_EXTRA.items():
+        assert modules <= {_requirement(r)[0] for r in extras[extra]}, f"the {extra} extra must bring {modules}"
     for path, modules in _imported_packages().items():
         allowed = serve if path.startswith("influx_connector/host/") else declared
-        for module in sorted(modules - PROVIDED_BY_THE_HOST.get(path, set())):
+        optional = FROM_AN_EXTRA.get(path, ("", set()))[1]
+        for module in sorted(modules - PROVIDED_BY_THE_HOST.get(path, set()) - optional):
             dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
             if not dists & allowed:
                 missing.append(f"{path} imports {module} ({', '.join(sorted(dists))}), which is not a dependency")
