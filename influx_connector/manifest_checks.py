@@ -293,10 +293,10 @@ def check_connector(doc: Located, names: Names, problems: list[ManifestProblem])
                               problems)
     if "request" in detect:
         check_request(doc, "/connection/detect/request", detect["request"], None, names, problems)
-    step_names = {mapping(step).get("name") for step in items(data.get("test"))}
+    step_names = {str(mapping(step).get("name")) for step in items(data.get("test"))}
     if isinstance(detect.get("step"), str) and detect["step"] not in step_names:
         problems.append(doc.problem("/connection/detect/step", f"no test step '{detect['step']}'",
-                                    hint(detect["step"], [n for n in step_names if isinstance(n, str)])))
+                                    hint(detect["step"], step_names)))
 
 
 def beside_schema_problems(found: list[ManifestProblem], schema: list[ManifestProblem]) -> list[ManifestProblem]:

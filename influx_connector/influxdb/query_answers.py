@@ -9,7 +9,7 @@ name to value, as the server typed it: numbers, strings, booleans, null; times a
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator
 
 from influx_connector.errors import DecodeError
 
@@ -58,7 +58,7 @@ class JsonLines:
         if on_close is not None:
             on_close()
 
-    def _read(self, chunks: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+    def _read(self, chunks: Iterator[bytes]) -> Generator[dict[str, Any], None, None]:
         left = self.limit
         try:
             for batch in _row_batches(chunks):
