@@ -7,6 +7,8 @@ fields and an integer, about 140 bytes a row. Measured, interleaved, medians of 
 - speed: the connector's decoder (``query_answers.JsonLines``, fed 256 KiB chunks as the HTTP
   client hands them over) vs ``[json.loads(line) for line in data.splitlines()]`` on the bytes
   already in memory (no chunking, no checks: the least any decoder must do). Target >= 0.8x.
+- through the connection: ``Connection.stream("query_sql")`` reading the same bytes from a
+  loopback server (common.LoopbackServer, its own process, chunked), against the same floor.
 - memory: peak RSS growth of streaming all rows (each dropped after use) from chunks made as
   they are read, each in a fresh interpreter: the decoder's own memory, which must stay flat
   (under 20 MiB whatever the row count), and the same for the list the floor builds, for scale.
@@ -21,7 +23,7 @@ import random
 import sys
 from typing import Any, Callable, Iterator
 
-from common import ROOT, interleave, median, report, rss_growth
+from common import ROOT, LoopbackServer, interleave, median, report, rss_growth
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -119,6 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     rate = {name: args.rows / median(values) for name, values in times.items()}
     report("v3", f"JSON Lines rows, {label}: vs json.loads per line", rate["connector"], rate["floor"], "rows/s",
            ">=0.8x")
+    with LoopbackServer(query_payloads={"SELECT * FROM cpu": data}) as server:
+        from influx_connector import api
+
+        host, port = server.url.rsplit("/", 1)[1].split(":")
+        conn = api.connect({"host": host, "port": int(port), "token": "bench-token", "api": "v3", "database": "bench",
+                            "timeout": 600})
+
+        def streamed() -> None:
+            with conn.stream("query_sql", {"q": "SELECT * FROM cpu"}) as rows:
+                counts["stream"] = sum(1 for _ in rows)
+
+        times = interleave({"stream": streamed, "floor": floor}, rounds=args.rounds)
+        conn.close()
+    if counts["stream"] != args.rows:
+        print(f"row counts differ: {counts}", file=sys.stderr)
+        status = 1
+    rate = {name: args.rows / median(values) for name, values in times.items()}
+    report("v3", f"JSON Lines rows, {label}: Connection.stream over HTTP vs the floor", rate["stream"], rate["floor"],
+           "rows/s", ">=0.8x")
     if not args.no_memory:
         stream = rss_growth("bench_jsonl:mem_stream", args.rows)
         kept = rss_growth("bench_jsonl:mem_floor_list", args.rows)

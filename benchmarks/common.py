@@ -409,6 +409,8 @@ def _serve(config_path: str) -> None:
                 self._send(204)
             elif path == "/api/v2/query":
                 self._query(body)
+            elif path == "/api/v3/query_sql":  # InfluxDB 3's SQL endpoint, answering JSON Lines
+                self._query(body, "application/jsonl")
             elif path == "/reset":
                 with lock:
                     counts.update(lines=0, requests=0, bytes=0)
@@ -416,9 +418,10 @@ def _serve(config_path: str) -> None:
             else:
                 self._send(404, b'{"code":"not found","message":"path not found"}')
 
-        def _query(self, body: bytes) -> None:
+        def _query(self, body: bytes, content_type: str = "text/csv; charset=utf-8") -> None:
             try:
-                name = json.loads(body or b"{}").get("query")
+                asked = json.loads(body or b"{}")
+                name = asked.get("query", asked.get("q"))
             except ValueError:
                 name = None
             if name not in payloads:
@@ -431,7 +434,7 @@ def _serve(config_path: str) -> None:
             if zipped:
                 data = compressed[name]
             self.send_response(200)
-            self.send_header("Content-Type", "text/csv; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Transfer-Encoding", "chunked")
             if zipped:
                 self.send_header("Content-Encoding", "gzip")
