@@ -322,3 +322,37 @@ def test_forms_say_which_connection_each_operation_is_for() -> None:
     connection = forms.connection_form(api.load())
     assert connection["schema"]["properties"]["api"]["enum"] == ["auto", "v2", "v3"]
     assert connection["schema"]["properties"]["api"]["default"] == "auto"
+
+
+# --- the JSON Lines reader ---------------------------------------------------------------------------
+
+
+def test_json_lines_rows_survive_any_chunking() -> None:
+    from influx_connector.influxdb.query_answers import JsonLines
+
+    text = '{"a":1,"s":"x\\ny"}\r\n\n{"a":2,"s":"é"}\n{"a":3}'.encode()
+    for size in range(1, len(text) + 1):
+        chunks = [text[i:i + size] for i in range(0, len(text), size)]
+        assert list(JsonLines(chunks)) == [{"a": 1, "s": "x\ny"}, {"a": 2, "s": "é"}, {"a": 3}], size
+
+
+def test_json_lines_errors_name_the_line() -> None:
+    from influx_connector.errors import DecodeError
+    from influx_connector.influxdb.query_answers import JsonLines
+
+    with pytest.raises(DecodeError, match="line 2 of the answer: the line is not JSON"):
+        list(JsonLines([b'{"a":1}\n{"a":\x01}\n']))
+    with pytest.raises(DecodeError, match="line 2 of the answer: the answer was cut off inside it"):
+        list(JsonLines([b'{"a":1}\n{"a":"unfinish']))
+    with pytest.raises(DecodeError, match="not an object"):
+        list(JsonLines([b'[1, 2]\n']))
+
+
+def test_json_lines_limit_reads_one_row_ahead_and_closes() -> None:
+    from influx_connector.influxdb.query_answers import JsonLines
+
+    closed = []
+    rows = JsonLines([b'{"a":1}\n{"a":2}\n', b'{"a":3}\n'], limit=2, on_close=lambda: closed.append(1))
+    assert list(rows) == [{"a": 1}, {"a": 2}] and rows.truncated and closed == [1]
+    exact = JsonLines([b'{"a":1}\n{"a":2}\n', b"\n"], limit=2)
+    assert list(exact) == [{"a": 1}, {"a": 2}] and not exact.truncated

@@ -110,23 +110,23 @@ def _row_batches(chunks: Iterator[bytes]) -> Iterator[list[dict[str, Any]]]:
         try:
             row = loads(rest)
         except ValueError as exc:
-            raise _bad_line([rest], number, exc) from None
+            raise _bad_line([rest], number, exc, unfinished=True) from None
         if type(row) is not dict:
             raise DecodeError(f"a row of the answer is a JSON {type(row).__name__}, not an object")
         yield [row]
 
 
-def _bad_line(lines: list[bytes], before: int, exc: ValueError) -> DecodeError:
-    """Which line did not parse (found again, one at a time, only once one has failed)."""
+def _bad_line(lines: list[bytes], before: int, exc: ValueError, unfinished: bool = False) -> DecodeError:
+    """Which line did not parse (found again, one at a time, only once one has failed).
+    ``unfinished``: the answer ended inside this line, without its newline."""
     for offset, line in enumerate(lines):
         if line and not line.isspace():
             try:
                 json.loads(line)
             except ValueError as err:
                 text = line[:120].decode("utf-8", "replace")
-                cut = "answer was cut off" if isinstance(err, json.JSONDecodeError) and err.pos >= len(line.rstrip()) \
-                    else "line is not JSON"
-                return DecodeError(f"line {before + offset + 1} of the answer: the {cut} ({err}): {text!r}",
+                what = "the answer was cut off inside it" if unfinished else "the line is not JSON"
+                return DecodeError(f"line {before + offset + 1} of the answer: {what} ({err}): {text!r}",
                                    answer=text)
     return DecodeError(f"the answer is not JSON Lines ({exc})")
 
