@@ -126,8 +126,9 @@ def _bad_line(lines: list[bytes], before: int, exc: ValueError, unfinished: bool
             except ValueError as err:
                 text = line[:120].decode("utf-8", "replace")
                 what = "the answer was cut off inside it" if unfinished else "the line is not JSON"
+                # Cut inside a row: a retry-safe query is asked again, as for a dropped connection.
                 return DecodeError(f"line {before + offset + 1} of the answer: {what} ({err}): {text!r}",
-                                   answer=text)
+                                   answer=text, cut_off=unfinished)
     return DecodeError(f"the answer is not JSON Lines ({exc})")
 
 
