@@ -8,6 +8,8 @@ import json
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from influx_connector import api
 from influx_connector.connection import Connection
@@ -356,3 +358,26 @@ def test_json_lines_limit_reads_one_row_ahead_and_closes() -> None:
     assert list(rows) == [{"a": 1}, {"a": 2}] and rows.truncated and closed == [1]
     exact = JsonLines([b'{"a":1}\n{"a":2}\n', b"\n"], limit=2)
     assert list(exact) == [{"a": 1}, {"a": 2}] and not exact.truncated
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
+                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.dictionaries(st.text(max_size=8), _scalars, max_size=5), max_size=20),
+       cuts=st.lists(st.integers(min_value=1, max_value=64), min_size=1, max_size=40),
+       limit=st.one_of(st.none(), st.integers(min_value=0, max_value=25)))
+def test_json_lines_decode_what_was_encoded(rows: list[dict], cuts: list[int], limit: int | None) -> None:
+    from influx_connector.influxdb.query_answers import JsonLines
+
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    chunks, at = [], 0
+    for size in cuts * (len(data) // max(1, sum(cuts)) + 1):
+        if at >= len(data):
+            break
+        chunks.append(data[at:at + size])
+        at += size
+    decoded = JsonLines(chunks, limit=limit)
+    assert list(decoded) == (rows if limit is None else rows[:limit])
+    assert decoded.truncated == (limit is not None and len(rows) > limit)

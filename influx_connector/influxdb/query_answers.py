@@ -60,28 +60,26 @@ class JsonLines:
 
     def _read(self, chunks: Iterator[bytes]) -> Generator[dict[str, Any], None, None]:
         left = self.limit
+        # One reader for the whole answer: a row cut by a chunk's end is carried inside it,
+        # so the look-ahead past the limit goes on from exactly where the rows stopped.
+        batches = _row_batches(chunks)
         try:
-            for batch in _row_batches(chunks):
-                if left is not None and len(batch) > left:
+            for batch in batches:
+                if left is None:
+                    yield from batch
+                    continue
+                if len(batch) > left:
                     yield from batch[:left]
                     self.truncated = True
                     return
                 yield from batch
-                if left is not None:
-                    left -= len(batch)
-                    if left == 0 and _any_row(chunks):
-                        self.truncated = True
-                        return
+                left -= len(batch)
+                if left == 0:
+                    self.truncated = any(more for more in batches)
+                    return
         finally:
+            batches.close()
             self._release()
-
-
-def _any_row(chunks: Iterator[bytes]) -> bool:
-    """Whether the rest of the answer holds another row (read only until one is seen)."""
-    for batch in _row_batches(chunks):
-        if batch:
-            return True
-    return False
 
 
 def _row_batches(chunks: Iterator[bytes]) -> Iterator[list[dict[str, Any]]]:
