@@ -82,7 +82,7 @@ class JsonLines:
             self._release()
 
 
-def _row_batches(chunks: Iterator[bytes]) -> Iterator[list[dict[str, Any]]]:
+def _row_batches(chunks: Iterator[bytes]) -> Generator[list[dict[str, Any]], None, None]:
     """The rows of each chunk's whole lines; a line cut by a chunk's end waits for the next."""
     loads = json.loads
     rest = b""
