@@ -9,6 +9,7 @@ import re
 import threading
 import time
 import weakref
+import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -76,7 +77,17 @@ def bearer_tokens(sandbox: Any, req: Any) -> list[str]:
     return []
 
 
-def handle(api: Any, req: Any) -> Any:
+@dataclass(frozen=True)
+class Answer3:
+    """An answer of InfluxDB 3's endpoints, which the server sends as it sends its own replies."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    chunked: bool = False
+
+
+def handle(api: Any, req: Any) -> Answer3 | None:
     """The answer to ``req`` when InfluxDB 3 owns its path on this sandbox, else None."""
     sandbox = api.sandbox
     route = _ROUTES.get(req.path)
@@ -84,20 +95,15 @@ def handle(api: Any, req: Any) -> Any:
         route = _V3_SERVER_ROUTES.get(req.path)
     if route is None:
         return None
-    from influx_connector.sandbox.server import Problem, Reply
-
     handler = route.get(req.method)
     if handler is None:
         allow = ", ".join(route)
-        return Reply(405, {"Allow": allow, "Content-Type": JSON}, _error_body("method not allowed", None, False))
+        return Answer3(405, {"Allow": allow, "Content-Type": JSON}, _error_body("method not allowed", None, False))
     try:
         status, headers, body = handler(sandbox, req)
-    except Problem as problem:  # a helper shared with the v2 handlers refused the request
-        exc = V3Error(problem.status, problem.message)
-        return Reply(exc.status, {"Content-Type": JSON}, _error_body(exc.message, None, False))
     except V3Error as exc:
-        return Reply(exc.status, {"Content-Type": JSON}, _error_body(exc.message, exc.data, exc.with_data))
-    return Reply(status, headers, body, chunked=headers.get("Content-Type", "") in _FORMATS.values() and bool(body))
+        return Answer3(exc.status, {"Content-Type": JSON}, _error_body(exc.message, exc.data, exc.with_data))
+    return Answer3(status, headers, body, chunked=headers.get("Content-Type", "") in _FORMATS.values() and bool(body))
 
 
 def _error_body(message: str, data: Any, with_data: bool) -> bytes:
@@ -107,17 +113,17 @@ def _error_body(message: str, data: Any, with_data: bool) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-Answer = tuple[int, dict[str, str], bytes]
+Handled = tuple[int, dict[str, str], bytes]  # what a handler returns: status, headers, body
 
 
-def _json(status: int, payload: Any) -> Answer:
+def _json(status: int, payload: Any) -> Handled:
     return status, {"Content-Type": JSON}, json.dumps(payload, separators=(",", ":")).encode()
 
 
 # --- server information ------------------------------------------------------------------------
 
 
-def ping(sandbox: Any, req: Any) -> Answer:
+def ping(sandbox: Any, req: Any) -> Handled:
     status, headers, body = _json(200, {"version": VERSION, "revision": "sandbox", "process_id": _process_id})
     return status, {**headers, "X-Influxdb-Version": VERSION, "X-Influxdb-Build": BUILD}, body
 
@@ -125,11 +131,11 @@ def ping(sandbox: Any, req: Any) -> Answer:
 _process_id = "00000000-0000-4000-8000-" + f"{int(time.time()) & 0xFFFFFFFFFFFF:012x}"
 
 
-def ping_head(sandbox: Any, req: Any) -> Answer:
+def ping_head(sandbox: Any, req: Any) -> Handled:
     raise V3Error(404, "use GET for /ping: HEAD is not served")
 
 
-def health(sandbox: Any, req: Any) -> Answer:
+def health(sandbox: Any, req: Any) -> Handled:
     return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"OK"
 
 
@@ -160,7 +166,7 @@ def _flag(req: Any, name: str) -> bool:
     return value == "true"
 
 
-def list_databases(sandbox: Any, req: Any) -> Answer:
+def list_databases(sandbox: Any, req: Any) -> Handled:
     fmt = req.param("format")
     if fmt is None:
         raise V3Error(400, "missing query parameter: format")
@@ -184,7 +190,7 @@ def _json_object(req: Any) -> dict[str, Any]:
     return body
 
 
-def create_database(sandbox: Any, req: Any) -> Answer:
+def create_database(sandbox: Any, req: Any) -> Handled:
     body = _json_object(req)
     name = body.get("db")
     if not isinstance(name, str) or not _DB_NAME.fullmatch(name):
@@ -210,7 +216,7 @@ def _hard_delete_at(req: Any) -> str:
     return value
 
 
-def delete_database(sandbox: Any, req: Any) -> Answer:
+def delete_database(sandbox: Any, req: Any) -> Handled:
     hard = _hard_delete_at(req)
     bucket = _database(sandbox, req.param("db"))
     if _flag(req, "data_only"):
@@ -230,7 +236,7 @@ def delete_database(sandbox: Any, req: Any) -> Answer:
     return 200, {}, b""
 
 
-def create_table(sandbox: Any, req: Any) -> Answer:
+def create_table(sandbox: Any, req: Any) -> Handled:
     body = _json_object(req)
     bucket = _database(sandbox, body.get("db") if isinstance(body.get("db"), str) else None)
     table, tags, fields = body.get("table"), body.get("tags"), body.get("fields")
@@ -250,7 +256,7 @@ def create_table(sandbox: Any, req: Any) -> Answer:
     return 200, {}, b""
 
 
-def delete_table(sandbox: Any, req: Any) -> Answer:
+def delete_table(sandbox: Any, req: Any) -> Handled:
     _hard_delete_at(req)
     bucket = _database(sandbox, req.param("db"))
     table = req.param("table")
@@ -270,7 +276,7 @@ def delete_table(sandbox: Any, req: Any) -> Answer:
 # --- writes ---------------------------------------------------------------------------------------
 
 
-def write_lp(sandbox: Any, req: Any) -> Answer:
+def write_lp(sandbox: Any, req: Any) -> Handled:
     name = req.param("db")
     if not name:
         raise V3Error(400, "missing query parameter: db")
@@ -297,13 +303,29 @@ def write_lp(sandbox: Any, req: Any) -> Answer:
 
 
 def _body_text(sandbox: Any, req: Any) -> str:
-    from influx_connector.sandbox.server import gunzip
-
     limit = sandbox.max_body_bytes
-    data = gunzip(req.body, limit) if req.header("Content-Encoding").strip().lower() == "gzip" else req.body
+    data = _gunzip(req.body, limit) if req.header("Content-Encoding").strip().lower() == "gzip" else req.body
     if len(data) > limit:
         raise V3Error(413, "the request body is larger than the server accepts")
     return data.decode("utf-8", errors="replace")
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body (one member or more), never inflated past ``limit`` + 1 bytes."""
+    out = bytearray()
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error:
+            raise V3Error(400, "the gzip body cannot be read") from None
+        if len(out) > limit:
+            raise V3Error(413, "the request body is larger than the server accepts")
+        if not inflater.eof:
+            raise V3Error(400, "the gzip body ends early")
+        data = inflater.unused_data
+    return bytes(out)
 
 
 def _database_for_write(sandbox: Any, name: str) -> Bucket:
@@ -409,7 +431,7 @@ def _query_request(req: Any) -> dict[str, Any]:
     return {"db": body.get("db"), "q": body["q"], "format": fmt, "params": params}
 
 
-def query_sql(sandbox: Any, req: Any) -> Answer:
+def query_sql(sandbox: Any, req: Any) -> Handled:
     query = _query_request(req)
     bucket = _database(sandbox, query["db"] if isinstance(query["db"], str) else None)
     state = _state(sandbox)
@@ -426,7 +448,7 @@ def query_sql(sandbox: Any, req: Any) -> Answer:
     return _rows_answer(rows, query["format"])
 
 
-def query_influxql(sandbox: Any, req: Any) -> Answer:
+def query_influxql(sandbox: Any, req: Any) -> Handled:
     query = _query_request(req)
     bucket = _database(sandbox, query["db"] if isinstance(query["db"], str) else None)
     text = _bind_influxql(query["q"], query["params"])
@@ -474,7 +496,7 @@ def _bind_influxql(text: str, params: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(literal, text)
 
 
-def _rows_answer(rows: list[dict[str, Any]], fmt: str) -> Answer:
+def _rows_answer(rows: list[dict[str, Any]], fmt: str) -> Handled:
     if fmt in ("jsonl", "json_lines"):
         body = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in rows).encode()
         return 200, {"Content-Type": _FORMATS["jsonl"]}, body
@@ -508,7 +530,7 @@ def _parquet(rows: list[dict[str, Any]]) -> bytes:
     return sink.getvalue()
 
 
-Handler = Callable[[Any, Any], Answer]
+Handler = Callable[[Any, Any], Handled]
 _ROUTES: dict[str, dict[str, Handler]] = {
     "/api/v3/query_sql": {"GET": query_sql, "POST": query_sql},
     "/api/v3/query_influxql": {"GET": query_influxql, "POST": query_influxql},
