@@ -105,7 +105,8 @@ def _cannot_listen(exc: OSError, bind: str, port: int) -> str:
 def _start_demo_servers(app: Any, stack: ExitStack) -> None:
     host = app.catalog.host
     for ds in app.catalog.all():
-        server = host.hook.influx_connector_demo_server(data_source=ds.id, out=sys.stdout)
+        # No settings given: each plugin starts its default kind of server.
+        server = host.hook.influx_connector_demo_server(data_source=ds.id, out=sys.stdout, values={})
         if server is None:
             continue
         values = stack.enter_context(server)
