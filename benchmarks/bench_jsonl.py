@@ -21,7 +21,8 @@ import argparse
 import json
 import random
 import sys
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from common import ROOT, LoopbackServer, interleave, median, report, rss_growth
 
@@ -144,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         stream = rss_growth("bench_jsonl:mem_stream", args.rows)
         kept = rss_growth("bench_jsonl:mem_floor_list", args.rows)
         report("v3", f"JSON Lines rows, {label}: streamed, memory growth", stream, None, "MiB", "<20")
-        report("v3", f"  (the same rows kept in a list: memory growth)", kept, None, "MiB", "")
+        report("v3", "  (the same rows kept in a list: memory growth)", kept, None, "MiB", "")
         small = rss_growth("bench_jsonl:mem_stream", args.rows // 10)
-        report("v3", f"  (streamed, a tenth of the rows: memory growth)", small, None, "MiB", "")
+        report("v3", "  (streamed, a tenth of the rows: memory growth)", small, None, "MiB", "")
     return status
 
 

@@ -9,7 +9,8 @@ judge. The engine knows no field or value by name: the manifest declares both.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import FieldError, ValidationError
 from .model import ConnectionSpec, Detect

@@ -9,7 +9,8 @@ name to value, as the server typed it: numbers, strings, booleans, null; times a
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any
 
 from influx_connector.errors import DecodeError
 
@@ -43,7 +44,7 @@ class JsonLines:
     def __next__(self) -> dict[str, Any]:
         return next(self._rows)
 
-    def __enter__(self) -> "JsonLines":
+    def __enter__(self) -> JsonLines:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -35,7 +35,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve https with this certificate (a PEM file; give --tls-key too)")
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key (a PEM file)")
     parser.add_argument("--api", choices=["v2", "v3"], default="v2",
-                        help="v3 answers /ping and /health as InfluxDB 3 does (its /api/v3 endpoints are always served)")
+                        help="v3 answers /ping and /health as InfluxDB 3 does "
+                             "(its /api/v3 endpoints are always served)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="a host name clients may use in the Host header besides IP addresses and localhost "
                              "(repeatable; others are refused, against DNS rebinding)")

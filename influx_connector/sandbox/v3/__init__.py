@@ -11,6 +11,6 @@ None for any other.
 """
 from __future__ import annotations
 
-from .endpoints import bearer_tokens, handle
+from .endpoints import handle
 
-__all__ = ["bearer_tokens", "handle"]
+__all__ = ["handle"]

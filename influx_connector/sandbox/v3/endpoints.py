@@ -10,10 +10,12 @@ import threading
 import time
 import weakref
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
-from influx_connector.sandbox import influxql, lineproto
+from influx_connector.sandbox import influxql
+from influx_connector.sandbox import line_protocol_parser as lineproto
 from influx_connector.sandbox.store import Bucket
 
 from . import sql
@@ -56,7 +58,7 @@ class State:
 
 # Per store, and gone with it (a new store that happened to reuse an old one's id must not
 # inherit its deleted databases).
-_STATES: "weakref.WeakKeyDictionary[Any, State]" = weakref.WeakKeyDictionary()
+_STATES: weakref.WeakKeyDictionary[Any, State] = weakref.WeakKeyDictionary()
 _STATES_LOCK = threading.Lock()
 
 
@@ -66,15 +68,6 @@ def _state(sandbox: Any) -> State:
         if state is None:
             state = _STATES[sandbox.store] = State()
         return state
-
-
-def bearer_tokens(sandbox: Any, req: Any) -> list[str]:
-    """The token of ``Authorization: Bearer``, where it counts: InfluxDB 3 takes it on every
-    path, so the sandbox does on its /api/v3 paths and everywhere when it plays InfluxDB 3."""
-    scheme, _, value = req.header("Authorization").partition(" ")
-    if scheme == "Bearer" and (req.path.startswith("/api/v3/") or getattr(sandbox, "api", "v2") == "v3"):
-        return [value]
-    return []
 
 
 @dataclass(frozen=True)
@@ -520,8 +513,9 @@ def _csv_cell(value: Any) -> str:
 def _parquet(rows: list[dict[str, Any]]) -> bytes:
     """Parquet bytes, written with pyarrow when it is installed (the ``parquet`` extra)."""
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        # An optional extra, absent where the checks run: not a module mypy can read there.
+        import pyarrow as pa  # type: ignore[import-not-found]
+        import pyarrow.parquet as pq  # type: ignore[import-not-found]
     except ImportError:
         raise V3Error(400, "not supported by the sandbox: format parquet needs pyarrow "
                            "(pip install 'influx-connector[parquet]')") from None

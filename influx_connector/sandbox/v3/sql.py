@@ -21,8 +21,9 @@ import calendar
 import re
 import sqlite3
 import time as _time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from influx_connector.sandbox.store import Bucket
 
@@ -222,7 +223,8 @@ def _load(db: sqlite3.Connection, tables: Iterable[Table]) -> set[str]:
     affinity = {"double": "REAL", "long": "INTEGER", "unsignedLong": "INTEGER", "boolean": "INTEGER", "string": "TEXT"}
     for table in tables:
         columns = ["time", *table.tags, *[f for f in table.fields if f not in table.tags and f != "time"]]
-        types = ["INTEGER", *["TEXT"] * len(table.tags), *[affinity[table.fields[f]] for f in columns[1 + len(table.tags):]]]
+        fields = columns[1 + len(table.tags):]
+        types = ["INTEGER", *["TEXT"] * len(table.tags), *[affinity[table.fields[f]] for f in fields]]
         booleans |= {f for f, t in table.fields.items() if t == "boolean"}
         db.execute(f"CREATE TABLE {_quote(table.name)} ("
                    + ", ".join(f"{_quote(c)} {t}" for c, t in zip(columns, types)) + ")")
