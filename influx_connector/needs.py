@@ -5,6 +5,8 @@ connection whose field has one of those values. A field whose value is the data 
 ``detect.auto`` value is unknown until Test connection finds it out from the server's answer
 (``detect``); while it is unknown, everything applies, and the server's own answer is the
 judge. The engine knows no field or value by name: the manifest declares both.
+
+Internal to the engine (not part of what hosts use; see ``influx_connector.__all__``).
 """
 from __future__ import annotations
 
