@@ -4,10 +4,10 @@ from __future__ import annotations
 import calendar
 import json
 import re
-import zlib
 from datetime import datetime
 from typing import Any
 
+from influx_connector.sandbox.gzip_body import GzipBodyError, inflate
 from influx_connector.sandbox.server.messages import invalid, too_large
 
 HOUR = 3_600
@@ -75,21 +75,16 @@ def typed(data: dict[str, Any], key: str, kind: type, default: Any = None) -> An
 
 def gunzip(body: bytes, limit: int) -> bytes:
     """Decompress a (possibly multi-member) gzip body, refusing to inflate past ``limit`` bytes."""
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            out += inflater.decompress(data, limit + 1 - len(out))
-        except zlib.error:
-            reason = "gzip: invalid header" if not data.startswith(b"\x1f\x8b") else "flate: corrupt input"
-            raise invalid(f"unable to read data: {reason}") from None
-        if len(out) > limit:
-            raise too_large()
-        if not inflater.eof:
-            raise invalid("unable to read data: unexpected EOF")
-        data = inflater.unused_data
-    return bytes(out)
+    try:
+        return inflate(body, limit)
+    except GzipBodyError as exc:
+        if exc.kind == "too large":
+            raise too_large() from None
+        raise invalid(f"unable to read data: {_GZIP_WORDS[exc.kind]}") from None
+
+
+#: How InfluxDB 2.x words a gzip body it cannot read.
+_GZIP_WORDS = {"not gzip": "gzip: invalid header", "corrupt": "flate: corrupt input", "truncated": "unexpected EOF"}
 
 
 def go_duration(seconds: float) -> str:

@@ -9,13 +9,13 @@ import re
 import threading
 import time
 import weakref
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from influx_connector.sandbox import influxql
 from influx_connector.sandbox import line_protocol_parser as lineproto
+from influx_connector.sandbox.gzip_body import GzipBodyError, inflate
 from influx_connector.sandbox.store import Bucket
 
 from . import sql
@@ -304,21 +304,13 @@ def _body_text(sandbox: Any, req: Any) -> str:
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
-    """A gzip body (one member or more), never inflated past ``limit`` + 1 bytes."""
-    out = bytearray()
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            out += inflater.decompress(data, limit + 1 - len(out))
-        except zlib.error:
-            raise V3Error(400, "the gzip body cannot be read") from None
-        if len(out) > limit:
-            raise V3Error(413, "the request body is larger than the server accepts")
-        if not inflater.eof:
-            raise V3Error(400, "the gzip body ends early")
-        data = inflater.unused_data
-    return bytes(out)
+    try:
+        return inflate(body, limit)
+    except GzipBodyError as exc:
+        if exc.kind == "too large":
+            raise V3Error(413, "the request body is larger than the server accepts") from None
+        words = "the gzip body ends early" if exc.kind == "truncated" else "the gzip body cannot be read"
+        raise V3Error(400, words) from None
 
 
 def _database_for_write(sandbox: Any, name: str) -> Bucket:
