@@ -52,8 +52,13 @@ def influx_connector_codecs() -> Mapping[str, Codec | Callable[..., Any]]:
     A codec that can hand out rows one at a time declares ``Codec(decode, stream=...)``:
     ``stream(response, limit=N, **options)`` returns a ``messages.RowStream`` (an iterator of
     rows with a ``truncated`` flag and ``close()``) that closes the response when done;
-    ``Connection.stream`` uses it, and decodes other codecs' answers whole. A plain function
-    registered instead of a ``Codec`` is its ``decode``.
+    ``Connection.stream`` uses it, and decodes other codecs' answers whole. A codec that can
+    tell before the request is sent that it cannot decode with some options declares
+    ``check``: ``check(**options)`` returns what is wrong by option name, and the engine
+    refuses the call with a ``ValidationError`` on the parameters that feed those options.
+    A codec that must hold a whole answer, or that unpacks one, keeps within
+    ``HTTPResponse.memory_limit``. A plain function registered instead of a ``Codec`` is its
+    ``decode``.
     """
 
 

@@ -50,6 +50,13 @@ class HTTPResponse:
     the connection back.
     """
 
+    #: The most the answer may take in memory once read or unpacked (the connection's answer
+    #: limit, in bytes, also when it is streamed), and how a user raises it: for a codec that
+    #: must hold a whole answer, or that unpacks a compressed format of its own. None: no limit
+    #: was given (an answer made outside a connection).
+    memory_limit: int | None = None
+    limit_setting: str = "the answer size limit"
+
     def __init__(self, answer: requests.Response, *, success: bool | None = None):
         self._answer = answer
         self.success = success
@@ -159,12 +166,16 @@ class Codec:
     ``decode(response, **options)`` returns the result data. ``stream``, when the codec can
     hand out rows one at a time, is called as ``stream(response, limit=N, **options)`` and
     returns a ``RowStream`` that closes the response when done; ``Connection.stream`` uses it
-    (a codec without one is decoded whole and iterated). A plain function registered instead
-    of a ``Codec`` is its ``decode``.
+    (a codec without one is decoded whole and iterated). ``check``, when the codec can tell
+    before anything is sent that it cannot decode with some options (it needs a package that
+    is not installed, say), is called as ``check(**options)`` and returns what is wrong by
+    option name (empty when nothing is); the engine reports each on the parameter that feeds
+    the option. A plain function registered instead of a ``Codec`` is its ``decode``.
     """
 
     decode: Callable[..., Any]
     stream: Callable[..., RowStream] | None = None
+    check: Callable[..., Mapping[str, str]] | None = None
 
     @classmethod
     def of(cls, registered: Codec | Callable[..., Any]) -> Codec:

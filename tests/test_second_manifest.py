@@ -235,3 +235,47 @@ def test_the_second_manifest_reads_only_the_variables_it_declares(
     monkeypatch.setenv("NOTES_HOST", f"https://127.0.0.1:{port}")
     assert main(["render", "list_notes", "--data-source", str(source)]) == 2
     assert "NOTES_HOST: this data source speaks http only, not https" in capsys.readouterr().err
+
+
+class CheckingCodec:
+    """A codec that needs something only some parameter values ask for (a package, say)."""
+
+    def __init__(self) -> None:
+        self.limits: list[tuple[int | None, str]] = []
+
+    @hookimpl
+    def influx_connector_codecs(self):
+        from influx_connector.messages import Codec
+
+        def decode(response, style="plain"):
+            self.limits.append((response.memory_limit, response.limit_setting))
+            return json.loads(response.content)
+
+        def check(style="plain"):
+            return {"style": "fancy needs a package that is not installed"} if style == "fancy" else {}
+
+        return {"checked_json": Codec(decode, check=check)}
+
+
+def test_a_codec_refuses_its_options_before_anything_is_sent(notes_server, tmp_path: Path) -> None:
+    port, handler = notes_server
+    shutil.copytree(NOTES.parent, tmp_path / "notes")
+    (tmp_path / "notes" / "operations" / "styled.yaml").write_text(
+        "id: styled_notes\ntitle: Styled notes\nparams:\n  look: {type: string, enum: [plain, fancy]}\n"
+        "request: {method: GET, path: /notes}\n"
+        "response:\n  codec: checked_json\n  options: {style: {$param: look}}\n")
+    codec = CheckingCodec()
+    source = tmp_path / "notes" / "connector.yaml"
+    with api.connect({"api_key": KEY, "host": "127.0.0.1", "port": port}, source=source,
+                     host=create_host(extra=(codec,))) as conn:
+        with pytest.raises(ValidationError) as caught:
+            conn.run("styled_notes", {"look": "fancy"})
+        assert handler.seen == []  # refused before sending
+        # Reported on the parameter that feeds the option, not on the codec's own name for it.
+        assert [(e.field, e.message) for e in caught.value.errors] == [
+            ("look", "fancy needs a package that is not installed")]
+        with pytest.raises(ValidationError):
+            conn.render("styled_notes", {"look": "fancy"})
+        assert conn.run("styled_notes", {"look": "plain"}).data == {"notes": []}
+    # The codec is told how much the answer may take in memory, and how a user raises it.
+    assert codec.limits == [(256 << 20, "the answer size limit")]

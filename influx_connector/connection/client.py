@@ -120,7 +120,26 @@ class Connection:
             # The checker's frames hold the connection's values (the token) as locals, which a
             # traceback printed with them would show: the error starts here instead.
             raise exc.with_traceback(None) from None
+        refused = self._codec_refusal(op, checked)
+        if refused is not None:
+            raise refused
         return op, checked
+
+    def _codec_refusal(self, op: Operation, checked: Mapping[str, Any]) -> ValidationError | None:
+        """What the operation's codec says it cannot decode with these parameters, on the
+        parameters that feed its options: found out before anything is sent."""
+        if op.response.result is not None:
+            return None
+        check = self.host.codec(op.response.codec).check
+        if check is None:
+            return None
+        problems = check(**render(op.response.options, Context(params=checked, body={})))
+        if not problems:
+            return None
+        fed_by = {name: spec["$param"] for name, spec in op.response.options.items()
+                  if isinstance(spec, Mapping) and isinstance(spec.get("$param"), str)}
+        return ValidationError([FieldError(fed_by.get(name, name), message) for name, message in problems.items()],
+                               f"parameters for '{op.id}'")
 
     def _context(self, resolve: bool) -> RenderContext:
         return self._contexts[resolve]

@@ -54,6 +54,7 @@ def exchange(conn: Connection, op: Operation, request: Request, tally: Tally, st
             elif exc.sent:
                 attempts.stopped = not_safe(op)
             raise
+        response.memory_limit, response.limit_setting = conn.limits.answer_bytes, conn.limits.answer_setting
         status = response.status_code
         if not response.success and conn.policy.retries_status(status, op.retry_safe):
             wait = attempts.next_wait(f"HTTP {status}", retry_after_seconds(response.headers.get("Retry-After")))
