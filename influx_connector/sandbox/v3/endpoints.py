@@ -1,8 +1,6 @@
 """The handlers of InfluxDB 3's endpoints in the sandbox (see the package's docstring)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import re
@@ -18,7 +16,8 @@ from influx_connector.sandbox import line_protocol_parser as lineproto
 from influx_connector.sandbox.gzip_body import GzipBodyError, inflate
 from influx_connector.sandbox.store import Bucket
 
-from . import sql
+from . import answers, sql
+from .answers import TAG, Answer
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +28,7 @@ JSON = "application/json"
 _DB_NAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?")
 #: InfluxDB 3 Core's field types, as the sandbox's store names them.
 _FIELD_TYPES = {"utf8": "string", "int64": "long", "uint64": "unsignedLong", "float64": "double", "bool": "boolean"}
-_FORMATS = {"jsonl": "application/jsonl", "json_lines": "application/jsonl", "json": JSON, "csv": "text/csv",
-            "parquet": "application/vnd.apache.parquet"}
+_FORMATS = answers.MEDIA_TYPES
 _ACCEPT_FORMATS = {"application/jsonl": "jsonl", "application/json": "json", "text/csv": "csv",
                    "application/vnd.apache.parquet": "parquet"}
 _PRECISIONS = {"nanosecond": 1, "microsecond": 1_000, "millisecond": 1_000_000, "second": 1_000_000_000}
@@ -170,7 +168,7 @@ def list_databases(sandbox: Any, req: Any) -> Handled:
         rows = [{**r, "deleted": False} for r in rows]
         with _state(sandbox).lock:
             rows += list(_state(sandbox).deleted.values())
-    return _rows_answer(rows, "jsonl" if fmt == "json_lines" else fmt)
+    return _rows_answer(Answer(rows), fmt)
 
 
 def _json_object(req: Any) -> dict[str, Any]:
@@ -425,12 +423,12 @@ def query_sql(sandbox: Any, req: Any) -> Handled:
     with sandbox.store.lock:
         tables = sql.tables_of(bucket, declared)
     try:
-        rows = sql.run(query["q"], tables, query["params"], time.time_ns())
+        answer = sql.run(query["q"], tables, query["params"], time.time_ns())
     except sql.Unsupported as exc:
         raise V3Error(400, f"not supported by the sandbox's SQL: {exc}") from None
     except sql.QueryError as exc:
         raise V3Error(400, str(exc)) from None
-    return _rows_answer(rows, query["format"])
+    return _rows_answer(answer, query["format"])
 
 
 def query_influxql(sandbox: Any, req: Any) -> Handled:
@@ -444,18 +442,21 @@ def query_influxql(sandbox: Any, req: Any) -> Handled:
     except influxql.ParseError as exc:
         raise V3Error(400, f"error parsing query: {exc}") from None
     rows: list[dict[str, Any]] = []
+    kinds = {"iox::measurement": TAG}
     for result in results:
         if result.error:
             raise V3Error(400, result.error)
         for series in result.series:
+            kinds.update(dict.fromkeys(series.tags or {}, TAG))
             for values in series.rows:
                 row: dict[str, Any] = {"iox::measurement": series.name, **(series.tags or {})}
-                for index, (column, value) in enumerate(zip(series.columns, values)):
-                    if value is None:
-                        continue
-                    row[column] = sql.format_time(value) if index == 0 and series.timed else value
+                for column, value in zip(series.columns, values):
+                    if value is not None:
+                        row[column] = value
                 rows.append(row)
-    return _rows_answer(rows, query["format"])
+    # The first column of a timed series is its time, in nanoseconds (the sandbox's InfluxQL
+    # engine names it "time").
+    return _rows_answer(Answer(rows, frozenset({"time"}), kinds), query["format"])
 
 
 _PLACEHOLDER = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -481,39 +482,12 @@ def _bind_influxql(text: str, params: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(literal, text)
 
 
-def _rows_answer(rows: list[dict[str, Any]], fmt: str) -> Handled:
-    if fmt in ("jsonl", "json_lines"):
-        body = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in rows).encode()
-        return 200, {"Content-Type": _FORMATS["jsonl"]}, body
-    if fmt == "json":
-        return 200, {"Content-Type": JSON}, json.dumps(rows, separators=(",", ":"), ensure_ascii=False).encode()
-    if fmt == "csv":
-        columns = list(dict.fromkeys(k for r in rows for k in r))
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for r in rows:
-            writer.writerow(["" if r.get(c) is None else _csv_cell(r.get(c)) for c in columns])
-        return 200, {"Content-Type": _FORMATS["csv"]}, out.getvalue().encode()
-    return 200, {"Content-Type": _FORMATS["parquet"]}, _parquet(rows)
-
-
-def _csv_cell(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _parquet(rows: list[dict[str, Any]]) -> bytes:
-    """Parquet bytes, written with pyarrow when it is installed (the ``parquet`` extra)."""
+def _rows_answer(answer: Answer, fmt: str) -> Handled:
     try:
-        # An optional extra, absent where the checks run: not a module mypy can read there.
-        import pyarrow as pa  # type: ignore[import-not-found]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found]
-    except ImportError:
-        raise V3Error(400, "not supported by the sandbox: format parquet needs pyarrow "
-                           "(pip install 'influx-connector[parquet]')") from None
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), sink)
-    return sink.getvalue()
+        media_type, body = answers.write(answer, fmt)
+    except answers.ParquetUnavailable as exc:
+        raise V3Error(400, f"not supported by the sandbox: {exc}") from None
+    return 200, {"Content-Type": media_type}, body
 
 
 Handler = Callable[[Any, Any], Handled]

@@ -20,12 +20,13 @@ from __future__ import annotations
 import calendar
 import re
 import sqlite3
-import time as _time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from influx_connector.sandbox.store import Bucket
+
+from .answers import TAG, Answer
 
 #: Functions a query may call, besides the aggregates.
 AGGREGATES = frozenset({"count", "sum", "avg", "min", "max"})
@@ -154,15 +155,9 @@ def _date_bin(stride: Any, value: Any, origin: Any = 0) -> int | None:
     return value - (value - origin) % stride
 
 
-def format_time(ns: int) -> str:
-    """A time as InfluxDB 3 writes timestamps: RFC 3339 without a zone, fraction only when needed."""
-    seconds, fraction = divmod(ns, 1_000_000_000)
-    text = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(seconds))
-    return f"{text}.{fraction:09d}".rstrip("0") if fraction else text
-
-
-def run(sql: str, tables: Mapping[str, Table], params: Mapping[str, Any], now_ns: int) -> list[dict[str, Any]]:
-    """The rows of ``sql``: objects of column to value, nulls left out, as InfluxDB 3 writes them."""
+def run(sql: str, tables: Mapping[str, Table], params: Mapping[str, Any], now_ns: int) -> Answer:
+    """The rows of ``sql``: objects of column to value, nulls left out, the time columns in
+    nanoseconds, and what is known of each column's type (``answers`` writes them)."""
     check_subset(sql)
     text = rewrite(sql)
     db = sqlite3.connect(":memory:")
@@ -170,7 +165,8 @@ def run(sql: str, tables: Mapping[str, Table], params: Mapping[str, Any], now_ns
         db.create_function("now", 0, lambda: now_ns, deterministic=True)
         db.create_function("date_bin", 2, _date_bin, deterministic=True)
         db.create_function("date_bin", 3, _date_bin, deterministic=True)
-        booleans = _load(db, [tables[n] for n in _named_tables(sql) if n in tables])
+        named = [tables[n] for n in _named_tables(sql) if n in tables]
+        booleans = _load(db, named)
         missing = [n for n in _named_tables(sql) if n not in tables]
         if missing:
             raise QueryError(f"Error during planning: table 'public.iox.{missing[0]}' not found")
@@ -188,13 +184,15 @@ def run(sql: str, tables: Mapping[str, Table], params: Mapping[str, Any], now_ns
             for name, value in zip(names, values):
                 if value is None:
                     continue
-                if name in times and isinstance(value, int):
-                    value = format_time(value)
-                elif name in booleans and value in (0, 1):
+                if name in booleans and name not in times and value in (0, 1):
                     value = bool(value)
                 row[name] = value
             out.append(row)
-        return out
+        kinds: dict[str, str] = {}
+        for table in named:
+            kinds.update(table.fields)
+            kinds.update(dict.fromkeys(table.tags, TAG))
+        return Answer(out, frozenset(times), kinds)
     finally:
         db.close()
 
