@@ -123,6 +123,22 @@ def test_records_written_come_back_through_sql_and_influxql(target: Target) -> N
         assert [r["temp"] for r in rows] == [21.5] and rows.truncated
 
 
+def test_parquet_comes_as_bytes_and_as_the_rows_json_gives(target: Target) -> None:
+    db = target.new_database()
+    text = (f'air,room=a temp=1.5,n=2i,ok=true,s="x" {T0}000000000\n'
+            f'air,room=b temp=-3,u=7u {T0}250000000')
+    target.conn.run("write_lp", {"db": db, "data": text})
+    q = "SELECT * FROM air ORDER BY time"
+    rows = target.conn.run("query_sql", {"db": db, "q": q, "format": "json"}).data
+    assert len(rows) == 2
+    assert target.conn.run("query_sql", {"db": db, "q": q, "format": "parquet_rows"}).data == rows
+    data = target.conn.run("query_sql", {"db": db, "q": q, "format": "parquet"}).data
+    assert data[:4] == b"PAR1" and data[-4:] == b"PAR1"
+    with target.conn.stream("query_influxql_v3", {"db": db, "q": "SELECT temp FROM air", "format": "parquet_rows"},
+                            limit=1) as cut:
+        assert [r["temp"] for r in cut] == [1.5] and cut.truncated
+
+
 def test_a_partial_write_names_the_rejected_line(target: Target) -> None:
     db = target.new_database()
     text = "air,room=a temp=1 1672531200\nair,room=a temp=\nair,room=b temp=2 1672531260"

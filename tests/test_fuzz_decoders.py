@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 from influx_connector import api
 from influx_connector.builtin import decode_empty, decode_json, decode_text
 from influx_connector.errors import APIError, DecodeError
-from influx_connector.influxdb import decode_annotated_csv, decode_influxql, resolve_org_id, stream_annotated_csv
+from influx_connector.influxdb import (
+    decode_annotated_csv,
+    decode_influxql,
+    decode_query3,
+    resolve_org_id,
+    stream_annotated_csv,
+    stream_query3,
+)
 from influx_connector.links import same_origin_url
 from influx_connector.secrets import Redactor
 from influx_connector.transport import api_error
@@ -57,6 +64,32 @@ INFLUXQL_CSV = "name,tags,time,v\r\ncpu,host=a,1,1.5\r\ncpu,host=b,2,\"x,y\"\r\n
 BUCKETS = json.dumps({"buckets": [{"id": "0123456789abcdef", "name": "b", "retentionRules": []}],
                       "links": {"next": "/api/v2/buckets?offset=1"}})
 ORGS = json.dumps({"orgs": [{"id": "0123456789abcdef", "name": "acme"}]})
+V3_ROWS = [{"iox::measurement": "air", "time": "2024-01-31T05:41:24.5", "room": "kitchen", "temp": 21.5, "n": -3,
+            "ok": True}, {"time": "2024-01-31T05:42:24", "room": "hall", "u": 18446744073709551615}]
+V3_JSONL = "".join(json.dumps(r) + "\n" for r in V3_ROWS)
+V3_JSON = json.dumps(V3_ROWS)
+
+
+def _v3_parquet() -> bytes:
+    """A Parquet answer as InfluxDB 3 writes one: typed columns, a dictionary-encoded tag, nulls,
+    two row groups, compressed."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "time": pa.array([1_706_679_684_500_000_000, 1_706_679_744_000_000_000, None], pa.timestamp("ns")),
+        "room": pa.array(["kitchen", "hall", "kitchen"]).dictionary_encode(),
+        "temp": pa.array([21.5, None, -0.0]), "n": pa.array([-3, 4, None], pa.int64()),
+        "u": pa.array([None, 2**64 - 1, 0], pa.uint64()), "ok": pa.array([True, None, False]),
+        "note": pa.array(["a,b", None, "line\nbreak"])})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=2, compression="snappy")
+    return sink.getvalue()
+
+
+V3_PARQUET = _v3_parquet()
 ERROR = json.dumps({"code": "invalid", "message": "unable to parse 'm v=': missing field value", "line": 1})
 
 TOKENS = [b",", b'"', b'""', b"\r\n", b"\n", b"\r", b"\x00", b"\xff", b"\xc3", b"\xe2\x80", b"\xef\xbb\xbf",
@@ -165,6 +198,29 @@ def test_annotated_csv_stream(body: bytes, limit: int | None) -> None:
        st.sampled_from(["application/json", "application/csv"]))
 def test_influxql_decoder(body: bytes, shape: str, content_type: str) -> None:
     only_documented_errors(lambda: decode_influxql(response(body, content_type), shape=shape))
+
+
+@FUZZ
+@given(st.sampled_from(["jsonl", "json", "csv", "parquet", "parquet_rows"]).flatmap(
+    lambda fmt: st.tuples(st.just(fmt), answers(V3_PARQUET) if fmt.startswith("parquet")
+                          else answers(V3_JSON, json_doc=True) if fmt == "json" else answers(V3_JSONL))),
+    st.sampled_from([None, 0, 1, 2]), st.booleans())
+def test_influxdb3_query_decoders(answer: tuple[str, bytes], limit: int | None, streamed: bool) -> None:
+    fmt, body = answer
+    resp = response(body, "application/octet-stream")
+    resp.memory_limit = 1 << 20  # as a connection sets it
+    if streamed:
+        only_documented_errors(lambda: stream_query3(resp, limit=limit, format=fmt))
+    else:
+        only_documented_errors(lambda: decode_query3(resp, format=fmt, limit=limit))
+
+
+def test_the_v3_parquet_answer_the_fuzzing_starts_from_decodes() -> None:
+    rows = decode_query3(response(V3_PARQUET), format="parquet_rows")
+    assert rows == [{"time": "2024-01-31T05:41:24.5", "room": "kitchen", "temp": 21.5, "n": -3, "ok": True,
+                     "note": "a,b"},
+                    {"time": "2024-01-31T05:42:24", "room": "hall", "n": 4, "u": 2**64 - 1},
+                    {"room": "kitchen", "temp": -0.0, "u": 0, "ok": False, "note": "line\nbreak"}]
 
 
 @FUZZ

@@ -82,7 +82,8 @@ PROVIDED_BY_THE_HOST = {
 }
 #: Imported only when installed (an extra); without it the code says what to install instead.
 FROM_AN_EXTRA = {
-    "influx_connector/sandbox/v3/endpoints.py": ("parquet", {"pyarrow"}),
+    "influx_connector/sandbox/v3/answers.py": ("parquet", {"pyarrow"}),
+    "influx_connector/influxdb/parquet.py": ("parquet", {"pyarrow"}),
 }
 #: Floors past the advisories known for these packages (see the comment in pyproject.toml).
 FIXED_IN = {"requests": (2, 33, 0), "urllib3": (2, 7, 0)}

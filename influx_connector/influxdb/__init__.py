@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import DecodeError
 from ..hookspecs import hookimpl
 from ..messages import Codec, ErrorFacts, HTTPResponse, Lookup
 from ..resources import manifest_dir
@@ -60,13 +61,22 @@ def v3_precision_unit(value: Any) -> Any:
 
 
 _V3_MEDIA_TYPES = {"jsonl": "application/jsonl", "json_lines": "application/jsonl", "json": "application/json",
-                   "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+                   "csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+                   "parquet_rows": "application/vnd.apache.parquet"}
+# The formats the connector offers beyond the server's: the server's format each is read from.
+_V3_WIRE_FORMATS = {"parquet_rows": "parquet"}
 
 
 def v3_accept(value: Any) -> Any:
     """The Accept header of an InfluxDB 3 query answer in a format (the contract asks for one of
     its media types, not a wildcard)."""
     return _V3_MEDIA_TYPES.get(value, "application/json")
+
+
+def v3_format(value: Any) -> Any:
+    """The format an InfluxDB 3 query asks the server for (``parquet_rows`` is Parquet, decoded
+    here)."""
+    return _V3_WIRE_FORMATS.get(value, value)
 
 
 def resolve_org_id(value: Any, client: Lookup) -> str:
@@ -123,32 +133,79 @@ def decode_influxql(response: HTTPResponse, shape: str = "rows") -> Any:
     return decode(response.content, response.headers.get("Content-Type", ""), shape=shape)
 
 
-def decode_query3(response: Any, format: str = "jsonl", limit: int | None = None) -> Any:  # noqa: A002
-    """Rows of an InfluxDB 3 query answer in the format asked for (``query_answers``): JSON Lines
-    and JSON as rows, CSV as text, Parquet as bytes."""
+def decode_query3(response: HTTPResponse, format: str = "jsonl", limit: int | None = None) -> Any:  # noqa: A002
+    """Rows of an InfluxDB 3 query answer in the format asked for (``query_answers``): JSON Lines,
+    JSON and Parquet as rows (``parquet_rows``, with pyarrow), CSV as text, Parquet as bytes."""
     from ..builtin import decode_text
     from .query_answers import json_rows, rows_of
 
     if format in ("jsonl", "json_lines"):
         return rows_of(response.iter_bytes(chunk_size=_CHUNK), limit)
     if format == "json":
-        return json_rows(response.content, limit)
+        return json_rows(_whole(response), limit)
     if format == "parquet":
-        return response.content
+        return _whole(response)
+    if format == "parquet_rows":
+        from .annotated_csv import ResultList
+        from .parquet import ParquetRows
+
+        rows = ParquetRows(_whole(response), limit, response.memory_limit, response.limit_setting)
+        result = ResultList(rows)
+        result.truncated, result.limit = rows.truncated, limit
+        return result
     return decode_text(response)
 
 
-def stream_query3(response: Any, limit: int | None = None, format: str = "jsonl", **_options: Any) -> Any:  # noqa: A002
-    """JSON Lines rows one at a time in bounded memory; the other formats decoded whole."""
+def stream_query3(response: HTTPResponse, limit: int | None = None, format: str = "jsonl", **_options: Any) -> Any:  # noqa: A002
+    """JSON Lines rows one at a time in bounded memory, Parquet rows a batch at a time (the file
+    held whole: it is read from its end); the other formats decoded whole."""
     from .query_answers import JsonLines
 
     if format in ("jsonl", "json_lines"):
         return JsonLines(response.iter_bytes(chunk_size=_CHUNK), limit=limit, on_close=response.close)
     try:
+        if format == "parquet_rows":
+            from .parquet import ParquetRows
+
+            return ParquetRows(_whole(response), limit, response.memory_limit, response.limit_setting)
         data = decode_query3(response, format=format, limit=limit)
     finally:
         response.close()
     return data if isinstance(data, list) else iter([data])
+
+
+def parquet_table(data: bytes, max_bytes: int | None = None) -> Any:
+    """The ``pyarrow.Table`` of a Parquet answer (what ``format: parquet`` gives), for a Python
+    host that works in Arrow; needs pyarrow (the ``parquet`` extra). Unpacked to at most
+    ``max_bytes`` when given; a file pyarrow cannot read is a ``DecodeError``."""
+    from .parquet import read_table
+
+    return read_table(data, max_bytes)
+
+
+def check_query3(format: str = "jsonl", **_options: Any) -> dict[str, str]:  # noqa: A002
+    """Parquet as rows needs pyarrow: said before the query is sent, on the format field."""
+    if format == "parquet_rows":
+        from .parquet import EXTRA, installed
+
+        if not installed():
+            return {"format": f"parquet_rows (Parquet as rows) needs pyarrow, which is not installed: {EXTRA}; "
+                              "or choose parquet for the bytes"}
+    return {}
+
+
+def _whole(response: HTTPResponse) -> bytes:
+    """The whole answer, within the connection's memory limit also when it was streamed (a
+    streamed answer is otherwise unbounded in length, as rows are read one at a time)."""
+    if response.read_whole or response.memory_limit is None:
+        return response.content
+    limit, held = response.memory_limit, bytearray()
+    for chunk in response.iter_bytes(chunk_size=_CHUNK):
+        held += chunk
+        if len(held) > limit:
+            raise DecodeError(f"the answer is larger than the {limit >> 20} MiB an answer may hold in memory; "
+                              f"raise {response.limit_setting}, or ask for fewer rows")
+    return bytes(held)
 
 
 _CHUNK = 256 * 1024
@@ -247,7 +304,8 @@ def influx_connector_datasources() -> list[Path]:
 @hookimpl
 def influx_connector_codecs() -> Mapping[str, Codec]:
     return {"annotated_csv": Codec(decode_annotated_csv, stream=stream_annotated_csv),
-            "influxql": Codec(decode_influxql), "query3": Codec(decode_query3, stream=stream_query3)}
+            "influxql": Codec(decode_influxql),
+            "query3": Codec(decode_query3, stream=stream_query3, check=check_query3)}
 
 
 @hookimpl
@@ -258,7 +316,7 @@ def influx_connector_encoders() -> Mapping[str, Any]:
 @hookimpl
 def influx_connector_rules() -> Mapping[str, Any]:
     return {"influx_org": org_placement, "v1_precision": v1_precision, "v3_precision_unit": v3_precision_unit,
-            "v3_accept": v3_accept}
+            "v3_accept": v3_accept, "v3_format": v3_format}
 
 
 @hookimpl

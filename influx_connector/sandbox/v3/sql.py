@@ -227,6 +227,10 @@ def _load(db: sqlite3.Connection, tables: Iterable[Table]) -> set[str]:
         db.execute(f"CREATE TABLE {_quote(table.name)} ("
                    + ", ".join(f"{_quote(c)} {t}" for c, t in zip(columns, types)) + ")")
         marks = ", ".join("?" * len(columns))
-        db.executemany(f"INSERT INTO {_quote(table.name)} VALUES ({marks})",
-                       ([row.get(c) for c in columns] for row in table.rows))
+        try:
+            db.executemany(f"INSERT INTO {_quote(table.name)} VALUES ({marks})",
+                           ([row.get(c) for c in columns] for row in table.rows))
+        except OverflowError:
+            raise Unsupported(f"table {table.name!r} holds an unsigned integer above 9223372036854775807 "
+                              "(SQLite's integers are signed 64-bit)") from None
     return booleans
