@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from influx_connector import api
 from influx_connector.connection import Connection
-from influx_connector.errors import APIError, ValidationError
+from influx_connector.errors import APIError, DecodeError, ValidationError
 from influx_connector.sandbox import Sandbox
 
 from .conftest import assert_contract_kept
@@ -382,3 +382,20 @@ def test_json_lines_decode_what_was_encoded(rows: list[dict], cuts: list[int], l
     decoded = JsonLines(chunks, limit=limit)
     assert list(decoded) == (rows if limit is None else rows[:limit])
     assert decoded.truncated == (limit is not None and len(rows) > limit)
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_streamed_answer_read_whole_keeps_within_the_answer_limit(fmt: str) -> None:
+    # JSON and CSV are decoded whole even through stream(), which reads without the connection's
+    # limit: the codec applies it (Parquet: tests/test_parquet.py). The sandbox keeps the whole
+    # answer, so the contract check reads it all.
+    with Sandbox(token=TOKEN, api="v3", bucket=None, record_body_bytes=4 << 20) as sb, \
+            connect(sb, api="v3", max_answer_mb=1) as conn:
+        conn.run("create_database", {"db": DB})
+        conn.run("write_lp", {"data": [{"measurement": "big", "fields": {"s": f"{i:060d}" * 1000}, "time": T0 + i}
+                                       for i in range(24)], "precision": "second"})
+        assert len(conn.run("query_sql", {"q": "SELECT count(*) AS n FROM big"}).data) == 1
+        with pytest.raises(DecodeError) as caught:
+            list(conn.stream("query_sql", {"q": "SELECT s FROM big", "format": fmt}))
+        assert "larger than the 1 MiB" in str(caught.value) and "max_answer_mb" in str(caught.value)
+    assert_contract_kept(sb)

@@ -153,6 +153,8 @@ def decode_query3(response: HTTPResponse, format: str = "jsonl", limit: int | No
         result = ResultList(rows)
         result.truncated, result.limit = rows.truncated, limit
         return result
+    if not response.read_whole:  # streamed: read within the memory limit, then as text
+        return decode_text(HTTPResponse.of(response.status_code, response.headers, _whole(response)))
     return decode_text(response)
 
 

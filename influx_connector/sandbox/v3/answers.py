@@ -38,6 +38,8 @@ class Answer:
     times: frozenset[str] = frozenset()
     #: What is known of a column: ``TAG``, or its table's field type (``double``, ``long``, ...).
     kinds: Mapping[str, str] = field(default_factory=dict)
+    #: The columns in the query's order (a row that lacks some cannot tell where they go).
+    columns: tuple[str, ...] = ()
 
 
 def format_time(ns: int) -> str:
@@ -89,8 +91,8 @@ def parquet(answer: Answer) -> bytes:
         import pyarrow.parquet as pq
     except ImportError:
         raise ParquetUnavailable("format parquet needs pyarrow (pip install 'influx-connector[parquet]')") from None
-    # Every row's columns, in the order they first appear (a row leaves its nulls out).
-    columns = list(dict.fromkeys(k for r in answer.rows for k in r))
+    # The query's columns, then any other a row has (a row leaves its nulls out).
+    columns = list(dict.fromkeys([*answer.columns, *(k for r in answer.rows for k in r)]))
     arrays = []
     for name in columns:
         values = [r.get(name) for r in answer.rows]

@@ -192,7 +192,7 @@ def run(sql: str, tables: Mapping[str, Table], params: Mapping[str, Any], now_ns
         for table in named:
             kinds.update(table.fields)
             kinds.update(dict.fromkeys(table.tags, TAG))
-        return Answer(out, frozenset(times), kinds)
+        return Answer(out, frozenset(times), kinds, tuple(names))
     finally:
         db.close()
 
