@@ -1033,7 +1033,12 @@ class Contract:
         except (UnicodeDecodeError, ValueError) as exc:
             return [f"{prefix} {status} response body is not valid UTF-8 JSON ({exc})"]
         if status >= 400:
-            data = document.get("data") if isinstance(document, dict) else None
+            # ErrorMessage requires no property, so any object would pass it (a v2 server's
+            # {"code", "message"} too); InfluxDB 3 always words its error in "error".
+            if not isinstance(document, dict) or not isinstance(document.get("error"), str):
+                return [f"{prefix} {status} response body is not InfluxDB 3's error "
+                        f"{{\"error\": \"...\"}}: {body[:120]!r}"]
+            data = document.get("data")
             if template == "/api/v3/write_lp" and isinstance(data, list):
                 # A partial write lists every rejected line: ErrorMessage's data is one object.
                 if not all(isinstance(e, dict) and {"original_line", "line_number", "error_message"} <= set(e)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from influx_connector.sandbox.server.auth import PUBLIC_PATHS
-from influx_connector.sandbox.server.messages import VERSION, Reply, Request, error_reply, invalid, too_large
+from influx_connector.sandbox.server.messages import VERSION, Reply, Request, invalid, too_large
 from influx_connector.sandbox.server.routes import Router
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
             length = self._body_length()
         except ValueError as exc:
             self.close_connection = True  # the framing is unknown, so the connection is unusable
-            self._answer(head, error_reply(invalid(f"unable to read request body: {exc}")))
+            self._answer(head, self.server.api.refusal(head, invalid(f"unable to read request body: {exc}")))
             return
         # Who is asking, before a byte of the body is read: an unauthenticated client cannot make
         # the sandbox read (or keep) a body.
@@ -190,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         limit = PUBLIC_BODY_BYTES if raw_path in PUBLIC_PATHS else self.server.sandbox.max_body_bytes
         if length is not None and length > limit:
-            self._refuse(head, error_reply(too_large()), length)
+            self._refuse(head, self.server.api.refusal(head, too_large()), length)
             return
         try:
             body = self._read_body(length, limit)
@@ -201,11 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         except _TooLarge:
-            self._refuse(head, error_reply(too_large()), None)
+            self._refuse(head, self.server.api.refusal(head, too_large()), None)
             return
         except ValueError as exc:
             self.close_connection = True
-            self._answer(head, error_reply(invalid(f"unable to read request body: {exc}")))
+            self._answer(head, self.server.api.refusal(head, invalid(f"unable to read request body: {exc}")))
             return
         req = Request(self.command, raw_path, query, self.headers, body)
         self._answer(req, self.server.api.handle(req))

@@ -76,10 +76,18 @@ class Router:
         try:
             return self._dispatch(req)
         except Problem as problem:
-            return error_reply(problem)
+            return self.refusal(req, problem)
         except Exception as exc:  # a sandbox bug must still give the client an answer
             logger.exception("sandbox handler failed for %s %s", req.method, req.path)
-            return error_reply(Problem(500, "internal error", f"sandbox error: {exc}"))
+            return self.refusal(req, Problem(500, "internal error", f"sandbox error: {exc}"))
+
+    def refusal(self, req: Request, problem: Problem) -> Reply:
+        """The error answer for ``problem``, in the shape of the API whose path was asked for:
+        InfluxDB 3's ``{"error": ...}`` on its paths, ``{"code", "message"}`` elsewhere."""
+        answer = v3.refusal(self.sandbox, req.path, problem.status, problem.message)
+        if answer is None:
+            return error_reply(problem)
+        return Reply(answer.status, {**answer.headers, **problem.headers}, answer.body)
 
     def admit(self, req: Request) -> Reply | None:
         """The refusal for a request whose head alone rules it out (a cross-site page, a foreign
@@ -92,7 +100,7 @@ class Router:
             if req.path not in PUBLIC_PATHS:
                 authorize(req, self.sandbox.tokens)
         except Problem as problem:
-            return error_reply(problem)
+            return self.refusal(req, problem)
         return None
 
     def _dispatch(self, req: Request) -> Reply:

@@ -33,6 +33,7 @@ _ACCEPT_FORMATS = {"application/jsonl": "jsonl", "application/json": "json", "te
                    "application/vnd.apache.parquet": "parquet"}
 _PRECISIONS = {"nanosecond": 1, "microsecond": 1_000, "millisecond": 1_000_000, "second": 1_000_000_000}
 _DURATION = re.compile(r"([0-9]+)(ns|us|ms|s|m|h|d|w|y)")
+_TOO_LARGE = "the request body is larger than the server accepts"
 
 
 class V3Error(Exception):
@@ -95,6 +96,15 @@ def handle(api: Any, req: Any) -> Answer3 | None:
     except V3Error as exc:
         return Answer3(exc.status, {"Content-Type": JSON}, _error_body(exc.message, exc.data, exc.with_data))
     return Answer3(status, headers, body, chunked=headers.get("Content-Type", "") in _FORMATS.values() and bool(body))
+
+
+def refusal(sandbox: Any, path: str, status: int, message: str) -> Answer3 | None:
+    """A refusal the server made before any route ran (a token, a size, Host or Origin, an
+    unreadable body) in InfluxDB 3's shape, when its path is InfluxDB 3's; else None."""
+    if not (path.startswith("/api/v3/") or (getattr(sandbox, "api", "v2") == "v3" and path in _V3_SERVER_ROUTES)):
+        return None
+    words = _TOO_LARGE if status == 413 else message
+    return Answer3(status, {"Content-Type": JSON}, _error_body(words, None, False))
 
 
 def _error_body(message: str, data: Any, with_data: bool) -> bytes:
@@ -297,7 +307,7 @@ def _body_text(sandbox: Any, req: Any) -> str:
     limit = sandbox.max_body_bytes
     data = _gunzip(req.body, limit) if req.header("Content-Encoding").strip().lower() == "gzip" else req.body
     if len(data) > limit:
-        raise V3Error(413, "the request body is larger than the server accepts")
+        raise V3Error(413, _TOO_LARGE)
     return data.decode("utf-8", errors="replace")
 
 
@@ -306,7 +316,7 @@ def _gunzip(body: bytes, limit: int) -> bytes:
         return inflate(body, limit)
     except GzipBodyError as exc:
         if exc.kind == "too large":
-            raise V3Error(413, "the request body is larger than the server accepts") from None
+            raise V3Error(413, _TOO_LARGE) from None
         words = "the gzip body ends early" if exc.kind == "truncated" else "the gzip body cannot be read"
         raise V3Error(400, words) from None
 
