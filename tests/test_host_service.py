@@ -316,10 +316,19 @@ def test_serve_sandbox_prints_a_keyed_address_and_has_its_data_source_saved(tmp_
         session = requests.Session()
         assert session.get(url, timeout=30).status_code == 200
         base = url.split("/?key=")[0]
-        sources = session.get(base + "/api/data-sources", timeout=30).json()
-        assert [s["name"] for s in sources] == ["InfluxDB sandbox"] and sources[0]["secrets"] == {"token": "configured"}
-        report = session.post(base + f"/api/data-sources/{sources[0]['id']}/test", timeout=30).json()
-        assert report["ok"] is True
+        sources = {s["name"]: s for s in session.get(base + "/api/data-sources", timeout=30).json()}
+        assert list(sources) == ["InfluxDB sandbox", "InfluxDB sandbox, API v3"]
+        v2, v3 = sources["InfluxDB sandbox"], sources["InfluxDB sandbox, API v3"]
+        assert v2["secrets"] == v3["secrets"] == {"token": "configured"}
+        # The default sandbox was tested at start: its API is known, and only its operations listed.
+        assert v2["values"].get("api", "auto") == "auto" and v2["detected"] == {"api": "v2"}
+        assert v3["values"]["api"] == "v3"
+        for source, mine, other in ((v2, "query_data", "query_sql"), (v3, "query_sql", "query_data")):
+            report = session.post(base + f"/api/data-sources/{source['id']}/test", timeout=30).json()
+            assert report["ok"] is True, report
+            listed = session.get(base + f"/api/data-sources/{source['id']}/operations", timeout=30).json()
+            available = {o["id"] for o in listed["operations"] if o["available"]}
+            assert mine in available and other not in available
         assert not list(tmp_path.rglob("*.sqlite3")), "--sandbox keeps nothing on disk"
 
 

@@ -108,6 +108,24 @@ class Connection:
         host lists for it."""
         return [op for op in self.connector.operations.values() if self.applies(op.needs)]
 
+    def availability(self) -> list[tuple[Operation, str | None]]:
+        """Every operation in the data source's order, with why this connection's server does
+        not serve it (the message running it would give), or None when it does."""
+        spec = self.connector.connection
+        out: list[tuple[Operation, str | None]] = []
+        for op in self.connector.operations.values():
+            refused = refusal(op.id, op.needs, spec, self.values, self.detected) if op.needs else None
+            out.append((op, None if refused is None else "; ".join(e.message for e in refused.errors)))
+        return out
+
+    def undetermined(self) -> list[str]:
+        """The connection fields still to be found out from the server (``detect``: set to its
+        ``auto`` value, and not found out yet). While one is, every operation is listed."""
+        detect = self.connector.connection.detect
+        if detect is None or self.values.get(detect.field, detect.auto) != detect.auto:
+            return []
+        return [] if detect.field in self.detected else [detect.field]
+
     def validate(self, op_id: str, params: Mapping[str, Any] | None) -> tuple[Operation, dict[str, Any]]:
         op = self.connector.operation(op_id)
         refused = refusal(op.id, op.needs, self.connector.connection, self.values, self.detected) if op.needs else None

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..connection import Connection
+from ..connection import Connection, TestReport
 from ..errors import ConnectorError, FieldError, ValidationError
 from . import openapi
 from .catalog import Catalog
@@ -132,6 +132,7 @@ class App:
             ("PUT", f"/api/data-sources/{ident}", self.update_source),
             ("DELETE", f"/api/data-sources/{ident}", self.delete_source),
             ("POST", f"/api/data-sources/{ident}/test", self.test_source),
+            ("GET", f"/api/data-sources/{ident}/operations", self.source_operations),
             ("POST", "/api/run", self.run),
             ("POST", "/api/render", self.render),
             ("POST", "/api/stream", self.stream),
@@ -262,7 +263,9 @@ class App:
         saved = self.store.source(id)
         name = _text(body, "name", required=False) or saved.name
         plain, secrets = self.split_values(saved.type, _mapping(body, "values"), saved.secrets)
-        updated = self.store.update_source(id, name, plain, secrets)
+        # The same values reach the same server: what a test found out of it still holds.
+        same = {**plain, **secrets} == saved.values()
+        updated = self.store.update_source(id, name, plain, secrets, keep_detected=same)
         self.catalog.forget(id)
         return json_answer(updated.public())
 
@@ -271,9 +274,24 @@ class App:
         self.catalog.forget(id)
         return Answer(204, [])
 
+    def tested(self, id: str) -> tuple[TestReport, Connection]:
+        """Test a saved data source; what the test found out of its server is remembered, so
+        the operations listed for it (in every process) are its server's."""
+        saved = self.store.source(id)
+        conn = self.catalog.connection(saved)
+        report = conn.test()
+        if dict(conn.detected) != dict(saved.detected):
+            self.store.remember_detected(id, saved.revision, conn.detected)
+        return report, conn
+
     def test_source(self, call: Call, id: str) -> Answer:
-        conn = self.catalog.connection(self.store.source(id))
-        return json_answer(conn.test().to_dict(), mask=conn.redactor.mask)
+        report, conn = self.tested(id)
+        return json_answer(report.to_dict(), mask=conn.redactor.mask)
+
+    def source_operations(self, call: Call, id: str) -> Answer:
+        saved = self.store.source(id)
+        conn = self.catalog.connection(saved)
+        return json_answer(self.catalog.operations_for(saved, conn))
 
     # --- running ------------------------------------------------------------------------------
 

@@ -88,6 +88,18 @@ class Catalog:
             "problems": [str(p) for p in ds.problems],
         }
 
+    @staticmethod
+    def operations_for(saved: SavedSource, conn: Connection) -> dict[str, Any]:
+        """The operations of a saved data source, each saying whether its server serves it and,
+        if not, why (the words running it would be refused with), as the manifest's ``needs``
+        and what Test connection found out decide. ``undetermined`` names the connection fields
+        still to be found out: until then every operation is available."""
+        return {"data_source": saved.id, "revision": saved.revision, "detected": dict(conn.detected),
+                "undetermined": conn.undetermined(),
+                "operations": [{"id": op.id, "title": op.title, "available": why is None, "reason": why,
+                                "needs": {k: list(v) for k, v in op.needs.items()}}
+                               for op, why in conn.availability()]}
+
     def connection(self, saved: SavedSource, operation: str | None = None) -> Connection:
         """An open connection for a saved data source at its current revision."""
         ds = self.get(saved.type)
@@ -98,6 +110,7 @@ class Catalog:
         if cached is not None and cached[0] == saved.revision and cached[1] is ds:
             return cached[2]
         conn = Connection(ds, saved.values(), self.host)
+        conn.detected.update(saved.detected)  # found out by an earlier test, in any process
         with self._lock:
             current = self._connections.get(saved.id)
             if current is not None and current[0] == saved.revision and current[1] is ds:

@@ -2,7 +2,10 @@
 
 ``--sandbox`` asks each hosted data source's plugin for its demo server (the hook the ``demo``
 command uses; the InfluxDB data source starts its sandbox) and saves a data source that points
-at it, so the page works at once with nothing else installed.
+at it, so the page works at once with nothing else installed. Where the manifest finds a
+connection field out from the server (``detect``, such as InfluxDB's API), the saved data source
+is tested so that is known, and a server of each other kind the field names is started and saved
+too (InfluxDB: an InfluxDB 3 sandbox).
 """
 from __future__ import annotations
 
@@ -109,14 +112,33 @@ def _start_demo_servers(app: Any, stack: ExitStack) -> None:
         server = host.hook.influx_connector_demo_server(data_source=ds.id, out=sys.stdout, values={})
         if server is None:
             continue
-        values = stack.enter_context(server)
-        name = f"{ds.title} sandbox"
-        existing = [s for s in app.store.sources() if s.name == name]
-        if existing:
-            app.store.update_source(existing[0].id, name, *app.split_values(ds.id, values, {}))
-        else:
-            app.store.add_source(name, ds.id, *app.split_values(ds.id, values, {}))
-        print(f"Saved the data source '{name}' for it", flush=True)
+        saved = _save_demo_source(app, ds, f"{ds.title} sandbox", stack.enter_context(server))
+        detect = ds.connection.detect
+        if detect is None:
+            continue
+        # A data source whose connection field is found out from its server (detect) gets a
+        # server of each other kind that field names too, so each kind can be tried at once.
+        conn = app.tested(saved.id)[1]
+        plays = conn.detected.get(detect.field)
+        field = next(p for p in ds.connection.fields if p.name == detect.field)
+        for value in field.schema.get("enum") or ():
+            if value in (detect.auto, plays):
+                continue
+            other = host.hook.influx_connector_demo_server(data_source=ds.id, out=sys.stdout,
+                                                           values={detect.field: value})
+            if other is not None:
+                values = {**stack.enter_context(other), detect.field: value}
+                _save_demo_source(app, ds, f"{ds.title} sandbox, {field.title} {value}", values)
+
+
+def _save_demo_source(app: Any, ds: Any, name: str, values: dict[str, Any]) -> Any:
+    existing = [s for s in app.store.sources() if s.name == name]
+    if existing:
+        saved = app.store.update_source(existing[0].id, name, *app.split_values(ds.id, values, {}))
+    else:
+        saved = app.store.add_source(name, ds.id, *app.split_values(ds.id, values, {}))
+    print(f"Saved the data source '{name}' for it", flush=True)
+    return saved
 
 
 def _stop_on_signals(server: Any) -> None:
@@ -135,4 +157,4 @@ def register(commands: CommandRegistry) -> None:
                  epilog="Binds 127.0.0.1 and prints an address with a random access key; the page and the API\n"
                         "require it. Saved data sources and queries live in the SQLite file --db, their secrets\n"
                         "encrypted with the key in --key-file. Needs the 'serve' extra (waitress, cryptography).\n"
-                        "With --sandbox: an in-memory database, and the InfluxDB sandbox already saved.")
+                        "With --sandbox: an in-memory database, and the InfluxDB sandboxes (v2 and v3) already saved.")

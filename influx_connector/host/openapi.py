@@ -81,7 +81,35 @@ def _schemas() -> dict[str, Any]:
             "values": {**values, "description": "The plain values; secrets are never sent back."},
             "secrets": {"type": "object", "additionalProperties": {"const": "configured"},
                         "description": "The secret fields that have a value."},
+            "detected": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "Connection fields Test connection found out from the server (a field "
+                                        "set to be found out, such as an API set to auto), by name."},
             "revision": {"type": "integer"}, "created": {"type": "number"}, "updated": {"type": "number"}}},
+        "SourceOperations": {
+            "type": "object", "required": ["data_source", "detected", "undetermined", "operations"],
+            "description": "The operations of a saved data source, each saying whether its server serves it. A host "
+                           "lists the available ones.",
+            "properties": {
+                "data_source": {"type": "string"}, "revision": {"type": "integer"},
+                "detected": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "What Test connection found out from the server, by field."},
+                "undetermined": {"type": "array", "items": {"type": "string"},
+                                 "description": "Connection fields still to be found out (test the connection); "
+                                                "until then every operation is available and the server answers "
+                                                "for itself."},
+                "operations": {"type": "array", "items": {
+                    "type": "object", "required": ["id", "title", "available", "reason", "needs"],
+                    "properties": {
+                        "id": {"type": "string"}, "title": {"type": "string"},
+                        "available": {"type": "boolean",
+                                      "description": "Whether this data source's server serves the operation."},
+                        "reason": {"type": ["string", "null"],
+                                   "description": "Why not: the message running it is refused with (a 422 on "
+                                                  "its connection field)."},
+                        "needs": {"type": "object", "additionalProperties": {"type": "array",
+                                                                             "items": {"type": "string"}},
+                                  "description": "Connection field -> the values it must have (from the "
+                                                 "operation's YAML)."}}}}}},
         "TestReport": {"type": "object", "required": ["ok", "steps"], "properties": {
             "ok": {"type": "boolean"}, "steps": {"type": "array", "items": {"type": "object", "properties": {
                 "name": {"type": "string"}, "title": {"type": "string"},
@@ -160,8 +188,13 @@ def document() -> dict[str, Any]:
             "delete": _op("Delete a saved data source and its queries", no_content, 404, status="204",
                           op_id="deleteDataSource")},
         "/api/data-sources/{id}/test": {"parameters": _ID, "post": _op(
-            "Test the connection, step by step", _json(_ref("TestReport"), "Each step with its status and message"),
+            "Test the connection, step by step; what it finds out of the server (such as its API) is remembered",
+            _json(_ref("TestReport"), "Each step with its status and message"),
             404, 422, op_id="testDataSource")},
+        "/api/data-sources/{id}/operations": {"parameters": _ID, "get": _op(
+            "The data source's operations in their declared order, each saying whether its server serves it, "
+            "and why not", _json(_ref("SourceOperations"), "Its operations"), 404, 422,
+            op_id="listDataSourceOperations")},
         "/api/run": {"post": _op("Run an operation on a saved data source", result_or_progress, *_RUN_ERRORS,
                                  body=_ref("RunInput"), op_id="run")},
         "/api/render": {"post": _op("The request an operation would send (nothing is sent)",

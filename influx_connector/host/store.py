@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS data_sources (
     plain TEXT NOT NULL,
     secret BLOB NOT NULL,
     revision INTEGER NOT NULL DEFAULT 1,
+    detected TEXT NOT NULL DEFAULT '{}',
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -65,6 +66,9 @@ class SavedSource:
     revision: int
     created: float
     updated: float
+    #: Connection fields Test connection found out from the server (``detect``), remembered so
+    #: every process lists the operations of the server it talks to.
+    detected: Mapping[str, str] = field(default_factory=dict)
 
     def values(self) -> dict[str, Any]:
         """Every connection value: what a connection is opened with (never sent to a client)."""
@@ -74,7 +78,8 @@ class SavedSource:
         """What a client may see: the plain values, and which secrets are configured (not them)."""
         return {"id": self.id, "name": self.name, "type": self.type, "values": dict(self.plain),
                 "secrets": {name: "configured" for name, value in self.secrets.items() if value not in (None, "")},
-                "revision": self.revision, "created": self.created, "updated": self.updated}
+                "detected": dict(self.detected), "revision": self.revision, "created": self.created,
+                "updated": self.updated}
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,9 @@ class Store:
         self._shared: sqlite3.Connection | None = None
         with self._db() as db:
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(data_sources)")}
+            if "detected" not in columns:  # a database saved before detection was remembered
+                db.execute("ALTER TABLE data_sources ADD COLUMN detected TEXT NOT NULL DEFAULT '{}'")
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
@@ -184,7 +192,7 @@ class Store:
 
     def _source(self, row: sqlite3.Row) -> SavedSource:
         return SavedSource(row["id"], row["name"], row["type"], json.loads(row["plain"]), self._open(row["secret"]),
-                           row["revision"], row["created"], row["updated"])
+                           row["revision"], row["created"], row["updated"], json.loads(row["detected"]))
 
     def sources(self) -> list[SavedSource]:
         with self._db() as db:
@@ -219,17 +227,30 @@ class Store:
         return self.source(source_id)
 
     def update_source(self, source_id: str, name: str, plain: Mapping[str, Any],
-                      secrets: Mapping[str, Any]) -> SavedSource:
+                      secrets: Mapping[str, Any], keep_detected: bool = False) -> SavedSource:
+        """Save new values; what was found out from the server is forgotten unless
+        ``keep_detected`` (the values still reach the same server)."""
         with self._db() as db:
             try:
                 cur = db.execute("UPDATE data_sources SET name = ?, plain = ?, secret = ?, revision = revision + 1, "
-                                 "updated = ? WHERE id = ?",
-                                 (name, json.dumps(dict(plain)), self._seal(secrets), time.time(), source_id))
+                                 "updated = ?, detected = CASE WHEN ? THEN detected ELSE '{}' END WHERE id = ?",
+                                 (name, json.dumps(dict(plain)), self._seal(secrets), time.time(), keep_detected,
+                                  source_id))
             except sqlite3.IntegrityError:
                 raise Conflict("name_taken", f"a data source named '{name}' is already saved", "name") from None
         if cur.rowcount == 0:
             raise Missing("data_source_not_found", f"no saved data source '{source_id}'")
         return self.source(source_id)
+
+    def remember_detected(self, source_id: str, revision: int, detected: Mapping[str, str]) -> bool:
+        """Remember what Test connection found out, if the data source is still at ``revision``
+        (values changed meanwhile may reach another server) and it differs from what is kept.
+        A change is a new revision, so every process's open connection learns it."""
+        text = json.dumps(dict(detected), sort_keys=True)
+        with self._db() as db:
+            cur = db.execute("UPDATE data_sources SET detected = ?, revision = revision + 1 "
+                             "WHERE id = ? AND revision = ? AND detected != ?", (text, source_id, revision, text))
+        return cur.rowcount > 0
 
     def delete_source(self, source_id: str) -> None:
         with self._db() as db:
