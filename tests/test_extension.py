@@ -85,3 +85,23 @@ def test_a_broken_extra_file_is_reported_with_its_position(extra_dir: Path, caps
     assert main(["validate", "--operations-dir", str(extra_dir)]) == 3
     out = capsys.readouterr().out
     assert "bad.yaml:4:" in out and "unknown key 'sucess'" in out and "did you mean 'success'" in out
+
+
+@pytest.mark.parametrize("chart, problem", [
+    ("{time: t, value: v}", None),
+    ("{time: t, values: numbers}", None),
+    ("{time: t}", "does not match any allowed form"),
+    ("{time: t, value: v, values: numbers}", "is valid under each of"),
+    ("{time: t, values: words}", "is not one of ['numbers']"),
+])
+def test_a_chart_hint_names_one_value_column_or_asks_for_every_column_of_numbers(
+        tmp_path: Path, chart: str, problem: str | None) -> None:
+    (tmp_path / "charted.yaml").write_text(
+        f"id: charted\ntitle: Charted\nresult:\n  chart: {chart}\nrequest: {{method: GET, path: /query}}\n"
+        "response: {codec: json}\n")
+    loaded = api.load(extra_operation_dirs=[tmp_path])
+    if problem is None:
+        assert "charted" in loaded.operations and not loaded.problems
+    else:
+        assert "charted" not in loaded.operations
+        assert any("/result/chart" in str(p) and problem in str(p) for p in loaded.problems), loaded.problems

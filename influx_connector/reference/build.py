@@ -302,8 +302,12 @@ def operation_blocks(op: Operation) -> list[Block]:
 def chart_text(chart: Mapping[str, Any]) -> Text:
     """What a host charts of the result: the time and value columns, a line per series."""
     series = chart.get("series") or ()
-    parts: list[Any] = ["Chart hint for hosts: time from ", Code(str(chart.get("time"))), ", values from ",
-                        Code(str(chart.get("value")))]
+    parts: list[Any] = ["Chart hint for hosts: time from ", Code(str(chart.get("time")))]
+    if chart.get("values") == "numbers":
+        parts += [", every column of numbers drawn, one line per column and per distinct combination of the "
+                  "text columns"]
+    else:
+        parts += [", values from ", Code(str(chart.get("value")))]
     if series:
         parts += [", one line per distinct ", *_join(Code(str(s)) for s in series)]
     skipped = chart.get("label_skip") or ()
