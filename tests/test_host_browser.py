@@ -145,6 +145,12 @@ def choose_operation(driver: Any, op_id: str) -> None:
     shown(driver, "#operation-form")
 
 
+def option_values(driver: Any) -> list[str]:
+    """The operations listed, read at once (the list is drawn again as the service answers)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#query-operation option')].map((o) => o.value)")
+
+
 def run_and_wait(driver: Any) -> None:
     """Run the form and wait until the page has drawn this run's outcome."""
     ended = driver.execute_script("const r = document.querySelector('.results'); return r ? r.dataset.runs : '0'")
@@ -244,8 +250,7 @@ def test_a_person_configures_writes_queries_and_charts_through_the_page(browser,
         (ext / "ping_server.yaml").write_text(PING_OPERATION)
         shown(browser, "#nav-sources").click()
         shown(browser, "#nav-queries").click()
-        wait(browser, lambda d: "ping_server" in [o.get_attribute("value") for o in
-                                                   d.find_elements(By.CSS_SELECTOR, "#query-operation option")])
+        wait(browser, lambda d: "ping_server" in option_values(d))
         choose_operation(browser, "ping_server")
         run_and_wait(browser)
         assert "HTTP 204" in shown(browser, ".results .summary").text
@@ -310,3 +315,88 @@ def test_a_long_write_shows_progress_and_api_errors_show_status_code_and_message
         wait(browser, ec.alert_is_present()).accept()
         wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '[data-source="local"]'))
         assert running.app.store.sources() == []
+
+
+def v3_operations() -> list[str]:
+    """The operations an InfluxDB 3 server serves, as the manifest's needs say."""
+    from influx_connector import api
+
+    return [op.id for op in api.load().operations.values() if "v3" in op.needs.get("api", ("v3",))]
+
+
+def listed_operations(driver: Any) -> list[str]:
+    shown(driver, '#query-operation[data-listed="checked"]')
+    return option_values(driver)
+
+
+def test_influxdb_3_through_the_page_lists_its_operations_writes_queries_and_charts_sql(browser, tmp_path) -> None:
+    with Sandbox(token=TOKEN, api="v3", bucket=None) as sandbox, \
+            start(build_app(tmp_path / "host.sqlite3")) as running:
+        browser.get_log("browser")  # what earlier tests left in the console is theirs
+        open_page(browser, running)
+        # A data source whose API is left to be found out (the form's default, auto).
+        shown(browser, "#add-source").click()
+        Select(shown(browser, "#source-type")).select_by_value("influxdb")
+        assert Select(shown(browser, "#root_api")).first_selected_option.text == "Find out"
+        type_into(browser, "source-name", "influx3")
+        type_into(browser, "root_token", TOKEN)
+        type_into(browser, "root_host", "127.0.0.1")
+        type_into(browser, "root_port", str(sandbox.connection_settings["port"]))
+        shown(browser, "#save-source").click()
+        shown(browser, '[data-source="influx3"]')
+
+        # Not tested yet: the API is unknown, so every operation is listed, and the page says why.
+        shown(browser, "#nav-queries").click()
+        wait(browser, lambda d: "query_data" in listed_operations(d))
+        assert "not known yet" in shown(browser, '[data-availability="undetermined"]').text
+
+        # Test connection finds out v3 (InfluxDB 3's steps), and the page shows it on the card.
+        shown(browser, "#nav-sources").click()
+        steps = connection_test(browser, "influx3")
+        assert steps == {"reachable": "passed", "token": "passed", "database": "skipped"}, steps
+        assert "API v3" in shown(browser, '[data-source="influx3"] [data-detected="api"]').text
+        snap(browser, "9-influxdb3-tested")
+
+        # Only the operations of InfluxDB 3 are listed now, in the declared order.
+        shown(browser, "#nav-queries").click()
+        wait(browser, lambda d: "query_data" not in listed_operations(d))
+        assert listed_operations(browser) == v3_operations()
+        assert {"query_sql", "query_influxql_v3", "write_lp", "create_database"} <= set(v3_operations())
+        note = shown(browser, '[data-availability="filtered"]').text
+        assert note.startswith("Listing the operations for API v3 (found out by test);"), note
+
+        # Create a database, write records into it, query them with SQL.
+        choose_operation(browser, "create_database")
+        type_into(browser, "root_db", "home")
+        run_and_wait(browser)
+        assert "HTTP 200" in shown(browser, ".results .summary").text
+
+        choose_operation(browser, "write_lp")
+        type_into(browser, "root_db", "home")
+        Select(shown(browser, "#root_precision")).select_by_visible_text("Seconds")
+        lines = [f"air,room={room} temp={20 + i + (0.5 if room == 'b' else 0)} {1700000000 + 60 * i}"
+                 for room in ("a", "b") for i in range(5)]
+        type_into(browser, "root_data", "\n".join(lines))
+        run_and_wait(browser)
+        assert "HTTP 204" in shown(browser, ".results .summary").text
+        assert [r.path for r in sandbox.requests if r.method == "POST"][-1] == "/api/v3/write_lp"
+
+        choose_operation(browser, "query_sql")
+        type_into(browser, "root_db", "home")
+        type_into(browser, "root_q", "SELECT time, room, temp FROM air ORDER BY time")
+        run_and_wait(browser)
+        assert shown(browser, ".results .count").text == "10 rows"
+        chart = shown(browser, ".chart[data-lines]")
+        assert chart.get_attribute("data-lines") == "2"
+        legend = [e.text for e in chart.find_elements(By.CSS_SELECTOR, ".u-legend .u-series")]
+        assert len(legend) == 3 and any("room=a temp" in t for t in legend) and any("room=b temp" in t for t in legend)
+        drawn = browser.execute_script(
+            "const c = document.querySelector('.chart canvas'); const x = c.getContext('2d');"
+            "const d = x.getImageData(0, 0, c.width, c.height).data; let n = 0;"
+            "for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0) n++; } return n;")
+        assert drawn > 500, "the chart canvas has nothing drawn on it"
+        snap(browser, "10-influxdb3-sql-chart", ".results")
+        shown(browser, ".tabs button:nth-child(1)").click()  # the table
+        assert len(browser.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")) == 10
+        assert "2023-11-14T22:13:20" in browser.find_element(By.CSS_SELECTOR, "table.rows").text
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

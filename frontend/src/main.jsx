@@ -80,6 +80,62 @@ function SourceEditor({ types, editing, onSaved, onCancel }) {
   );
 }
 
+// The title of a connection field, from the connection form.
+function fieldTitle(type, name) {
+  return type?.connection?.schema?.properties?.[name]?.title || name;
+}
+
+// What Test connection found out of the server (such as its API), shown on the data source.
+function Detected({ type, source }) {
+  const found = Object.entries(source.detected || {});
+  if (!found.length) return null;
+  return (
+    <div className="detected">
+      {found.map(([k, v]) => <span key={k} className="pill ok" data-detected={k}>{fieldTitle(type, k)} {v}, found out by test</span>)}
+    </div>
+  );
+}
+
+// The operations a saved data source's server serves (the service decides from the manifest's
+// needs and what a test found out); reloaded when the hosted types change (a new operation file).
+function useAvailability(sourceId, revision, types) {
+  const [listing, setListing] = useState(null);
+  useEffect(() => {
+    let current = true;
+    setListing((l) => (l?.data_source === sourceId ? l : null));
+    if (sourceId) {
+      api.get(`/api/data-sources/${sourceId}/operations`).then((l) => { if (current) setListing(l); }, () => {});
+    }
+    return () => { current = false; };
+  }, [sourceId, revision, types]);
+  return listing?.data_source === sourceId ? listing : null;
+}
+
+function AvailabilityNote({ type, source, listing }) {
+  if (!listing) return null;
+  const hidden = listing.operations.filter((o) => !o.available);
+  if (listing.undetermined.length) {
+    const names = listing.undetermined.map((k) => fieldTitle(type, k)).join(', ');
+    return (
+      <p className="note availability" data-availability="undetermined">
+        {names} not known yet: every operation is listed. Test this data source (Data sources) to list only those its server serves.
+      </p>
+    );
+  }
+  if (!hidden.length) return null;
+  // The connection fields the hidden operations need, with the value this server has.
+  const fields = [...new Set(hidden.flatMap((o) => Object.keys(o.needs)))];
+  const server = fields.map((k) => {
+    const found = listing.detected[k];
+    return `${fieldTitle(type, k)} ${found ?? source?.values?.[k]}${found ? ' (found out by test)' : ''}`;
+  }).join(', ');
+  return (
+    <p className="muted availability" data-availability="filtered" title={hidden.map((o) => `${o.title}: ${o.reason}`).join('\n')}>
+      Listing the operations for {server}; {hidden.length} for another kind of server {hidden.length === 1 ? 'is' : 'are'} not listed.
+    </p>
+  );
+}
+
 function SourcesView({ types, sources, reloadSources }) {
   const [editing, setEditing] = useState(null); // null: list; {}: new; a saved source: edit
   const [reports, setReports] = useState({});
@@ -89,6 +145,7 @@ function SourcesView({ types, sources, reloadSources }) {
     try {
       const report = await api.post(`/api/data-sources/${source.id}/test`);
       setReports((r) => ({ ...r, [source.id]: report }));
+      reloadSources(); // what the test found out of the server (its API) is kept with it
     } catch (e) {
       setReports((r) => ({ ...r, [source.id]: null }));
       setError(e.error);
@@ -131,6 +188,7 @@ function SourcesView({ types, sources, reloadSources }) {
                     {Object.entries(s.values).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ')}
                     {Object.keys(s.secrets).map((k) => <span key={k} className="secret"> · {k}: configured</span>)}
                   </div>
+                  <Detected type={type} source={s} />
                 </div>
                 <div className="buttons">
                   <button type="button" className="test" onClick={() => test(s)}>Test</button>
@@ -174,13 +232,16 @@ function QueriesView({ types, sources, reloadTypes }) {
   const [saved, setSaved] = useState([]);
   const [queryName, setQueryName] = useState('');
   const [message, setMessage] = useState(null);
-  const operation = type?.operations.find((o) => o.id === opId);
+  const listing = useAvailability(source?.id, source?.revision, types);
+  const refused = new Set((listing?.operations || []).filter((o) => !o.available).map((o) => o.id));
+  const operations = (type?.operations || []).filter((o) => !refused.has(o.id));
+  const operation = operations.find((o) => o.id === opId);
   const reloadSaved = useCallback(() => api.get('/api/queries').then(setSaved, () => {}), []);
   useEffect(() => { reloadSaved(); }, [reloadSaved]);
   useEffect(() => { if (!source && sources[0]) setSourceId(sources[0].id); }, [sources, source]);
   useEffect(() => {
-    if (type && !type.operations.some((o) => o.id === opId)) setOpId(type.operations[0]?.id || '');
-  }, [type, opId]);
+    if (type && !operations.some((o) => o.id === opId)) setOpId(operations[0]?.id || '');
+  }, [type, opId, operations]);
 
   const run = async (formData, target) => {
     setBusy(true); setByField(null); setProgress(null); setMessage(null);
@@ -243,10 +304,12 @@ function QueriesView({ types, sources, reloadTypes }) {
             </select>
           </label>
           <label className="row">Operation
-            <select id="query-operation" value={opId} onFocus={reloadTypes} onChange={(e) => { setOpId(e.target.value); setParams({}); setOutcome(null); }}>
-              {(type?.operations || []).map((o) => <option key={o.id} value={o.id}>{o.title}</option>)}
+            <select id="query-operation" value={opId} onFocus={reloadTypes} data-listed={listing ? 'checked' : 'all'}
+                    onChange={(e) => { setOpId(e.target.value); setParams({}); setOutcome(null); }}>
+              {operations.map((o) => <option key={o.id} value={o.id}>{o.title}</option>)}
             </select>
           </label>
+          <AvailabilityNote type={type} source={source} listing={listing} />
           {operation && (
             <ManifestForm key={`${sourceId}/${opId}`} id="operation-form" form={operation.form} formData={params}
                           onChange={setParams} onSubmit={(data) => run(data)} byField={byField}>

@@ -65,22 +65,42 @@ export function Table({ rows }) {
 
 const PALETTE = ['#2f6fdf', '#e0582b', '#1f9e6e', '#a241c7', '#c79a1a', '#d6336c', '#0f8ca8', '#6b7280'];
 
-// Lines by series: [{label, points: [[seconds, value], ...]}], from the chart hint.
+// A time cell as seconds: epoch milliseconds, or RFC 3339 text; text without a zone (as
+// InfluxDB 3's SQL answers give it) is UTC, not the browser's local time.
+function secondsOf(when) {
+  if (typeof when === 'number') return when / 1000;
+  if (typeof when !== 'string') return NaN;
+  const zoned = /(Z|[+-]\d\d:?\d\d)$/i.test(when) || !/T\d/.test(when) ? when : `${when}Z`;
+  return Date.parse(zoned) / 1000;
+}
+
+// Lines by series: [{label, points: [[seconds, value], ...]}], from the chart hint. The hint
+// names one value column ('value', its lines told apart by the 'series' columns), or asks for
+// every column of numbers ('values: numbers': a line per column and per combination of the
+// text columns, for answers whose columns are the query's own, such as SQL).
 export function seriesOf(rows, chart) {
   const groups = new Map();
   const skip = new Set([chart.time, chart.value, ...(chart.series || []), ...(chart.label_skip || [])]);
-  for (const row of rows) {
-    const value = row[chart.value];
-    const when = row[chart.time];
-    if (typeof value !== 'number' || when === undefined || when === null) continue;
-    const seconds = typeof when === 'number' ? when / 1000 : Date.parse(when) / 1000;
-    if (Number.isNaN(seconds)) continue;
-    const key = JSON.stringify((chart.series || []).map((c) => row[c]));
-    if (!groups.has(key)) {
-      const label = Object.entries(row).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${cell(v)}`).join(' ');
-      groups.set(key, { label: label || `series ${groups.size + 1}`, points: [] });
-    }
+  const add = (key, label, seconds, value) => {
+    if (!groups.has(key)) groups.set(key, { label: label || `series ${groups.size + 1}`, points: [] });
     groups.get(key).points.push([seconds, value]);
+  };
+  for (const row of rows) {
+    const seconds = secondsOf(row[chart.time]);
+    if (Number.isNaN(seconds)) continue;
+    if (chart.values === 'numbers') {
+      const text = Object.entries(row).filter(([k, v]) => k !== chart.time && typeof v === 'string');
+      const named = text.filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${v}`).join(' ');
+      for (const [column, value] of Object.entries(row)) {
+        if (column === chart.time || typeof value !== 'number') continue;
+        add(JSON.stringify([column, ...text]), named ? `${named} ${column}` : column, seconds, value);
+      }
+      continue;
+    }
+    const value = row[chart.value];
+    if (typeof value !== 'number') continue;
+    const label = Object.entries(row).filter(([k]) => !skip.has(k)).map(([k, v]) => `${k}=${cell(v)}`).join(' ');
+    add(JSON.stringify((chart.series || []).map((c) => row[c])), label, seconds, value);
   }
   return [...groups.values()];
 }
