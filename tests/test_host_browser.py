@@ -151,6 +151,19 @@ def option_values(driver: Any) -> list[str]:
         "return [...document.querySelectorAll('#query-operation option')].map((o) => o.value)")
 
 
+def assert_chart_drawn(driver: Any, labels: list[str]) -> None:
+    """The chart has one line per label (its legend names each, after the time) and pixels drawn."""
+    chart = shown(driver, ".chart[data-lines]")
+    assert chart.get_attribute("data-lines") == str(len(labels))
+    legend = [e.text for e in chart.find_elements(By.CSS_SELECTOR, ".u-legend .u-series")]
+    assert len(legend) == len(labels) + 1 and all(any(label in t for t in legend) for label in labels), legend
+    drawn = driver.execute_script(
+        "const c = document.querySelector('.chart canvas'); const x = c.getContext('2d');"
+        "const d = x.getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        "for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0) n++; } return n;")
+    assert drawn > 500, "the chart canvas has nothing drawn on it"
+
+
 def run_and_wait(driver: Any) -> None:
     """Run the form and wait until the page has drawn this run's outcome."""
     ended = driver.execute_script("const r = document.querySelector('.results'); return r ? r.dataset.runs : '0'")
@@ -197,16 +210,7 @@ def test_a_person_configures_writes_queries_and_charts_through_the_page(browser,
         type_into(browser, "root_query", f'from(bucket: "{BUCKET}") |> range(start: 0)')
         run_and_wait(browser)
         assert shown(browser, ".results .count").text == "10 rows"
-        chart = shown(browser, '.chart[data-lines]')
-        assert chart.get_attribute("data-lines") == "2"
-        legend = [e.text for e in chart.find_elements(By.CSS_SELECTOR, ".u-legend .u-series")]
-        assert len(legend) == 3 and any("room=a" in t for t in legend) and any("room=b" in t for t in legend)
-        assert chart.find_elements(By.CSS_SELECTOR, "canvas")
-        drawn = browser.execute_script(
-            "const c = document.querySelector('.chart canvas'); const x = c.getContext('2d');"
-            "const d = x.getImageData(0, 0, c.width, c.height).data; let n = 0;"
-            "for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0) n++; } return n;")
-        assert drawn > 500, "the chart canvas has nothing drawn on it"
+        assert_chart_drawn(browser, ["room=a", "room=b"])
         snap(browser, "3-chart", ".results")
         shown(browser, ".tabs button:nth-child(1)").click()  # the table
         rows = browser.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")
@@ -386,15 +390,7 @@ def test_influxdb_3_through_the_page_lists_its_operations_writes_queries_and_cha
         type_into(browser, "root_q", "SELECT time, room, temp FROM air ORDER BY time")
         run_and_wait(browser)
         assert shown(browser, ".results .count").text == "10 rows"
-        chart = shown(browser, ".chart[data-lines]")
-        assert chart.get_attribute("data-lines") == "2"
-        legend = [e.text for e in chart.find_elements(By.CSS_SELECTOR, ".u-legend .u-series")]
-        assert len(legend) == 3 and any("room=a temp" in t for t in legend) and any("room=b temp" in t for t in legend)
-        drawn = browser.execute_script(
-            "const c = document.querySelector('.chart canvas'); const x = c.getContext('2d');"
-            "const d = x.getImageData(0, 0, c.width, c.height).data; let n = 0;"
-            "for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0) n++; } return n;")
-        assert drawn > 500, "the chart canvas has nothing drawn on it"
+        assert_chart_drawn(browser, ["room=a temp", "room=b temp"])
         snap(browser, "10-influxdb3-sql-chart", ".results")
         shown(browser, ".tabs button:nth-child(1)").click()  # the table
         assert len(browser.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")) == 10
