@@ -4,8 +4,8 @@ What a host uses is named in ``__all__`` and importable from here: the ``api`` f
 (``connect``, ``load``, ``run_saved``...), ``forms``, the connection and its results, the errors,
 and for plugin authors ``hookimpl`` and the types hooks see (``messages``). The public modules
 are ``api``, ``connection``, ``errors``, ``forms``, ``hookspecs``, ``messages``, ``model``,
-``plugins``, ``sandbox``, ``influxdb``, ``cli``, ``reference`` and ``host`` (the reference host
-app); every other module says in its
+``plugins``, ``sandbox``, ``influxdb``, ``cli``, ``reference``, ``host`` (the reference host
+app) and ``binary`` (the JSON shape of an answer given as bytes); every other module says in its
 docstring that it is internal to the engine, and may change without notice.
 
 Names are imported when first used, so ``import influx_connector`` stays cheap.

@@ -15,7 +15,7 @@ import influx_connector
 PACKAGE = Path(influx_connector.__file__).resolve().parent
 #: The modules named public in the package's docstring.
 PUBLIC = {"api", "connection", "errors", "forms", "hookspecs", "messages", "model", "plugins", "sandbox", "influxdb",
-          "cli", "reference", "host", "__main__", "__init__"}
+          "cli", "reference", "host", "binary", "__main__", "__init__"}
 
 
 @pytest.mark.parametrize("name", influx_connector.__all__)

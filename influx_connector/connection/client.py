@@ -206,6 +206,8 @@ class Connection:
         if tally.truncated:
             meta["truncated"] = True
             meta["truncated_by"] = tally.truncated
+        if isinstance(data, (bytes, bytearray)) and tally.content_type:
+            meta["content_type"] = tally.content_type
         return Result(data=data, status=status, meta=meta)
 
     def stream(self, op_id: str, params: Mapping[str, Any] | None = None, *, limit: int | None = None,

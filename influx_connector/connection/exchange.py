@@ -81,6 +81,9 @@ def call(conn: Connection, op: Operation, params: Mapping[str, Any], request: Re
             pag = op.response.paginate
             if pag and pag.enabled_by and params.get(pag.enabled_by):
                 data = follow_pages(conn, op, params, request, data, tally)
+            if isinstance(data, (bytes, bytearray)):
+                # Bytes say nothing of what they are: the server's media type goes with them.
+                tally.content_type = response.headers.get("Content-Type") or None
             return data, response.status_code
         except DecodeError as exc:
             wait = attempts.next_wait("answer cut off") if exc.cut_off and op.retry_safe else None
@@ -116,6 +119,8 @@ class Tally:
         self.current: Attempts | None = None
         #: Why the result holds less than the server had (a page cap), when it does.
         self.truncated: str | None = None
+        #: The media type of an answer given as bytes, as the server named it.
+        self.content_type: str | None = None
 
     def start(self) -> Attempts:
         """A fresh retry budget for the next request of this call (each batch or page has its own)."""
