@@ -233,6 +233,13 @@ class UsageError(ConnectorError):
     exit_code = 2
 
 
+class OutputError(ConnectorError):
+    """The result could not be written where the command line was asked to write it (the
+    operation did run: its effect, if any, took place)."""
+
+    exit_code = 6
+
+
 class NotFoundError(ConnectorError):
     """An operation, codec or data source name that nothing provides."""
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import api
+from ..binary import is_bytes, result_json
 from ..errors import ConnectorError, ManifestError, ManifestProblem, UsageError
 from ..forms import all_forms, connection_form, operation_form
 from ..model import Operation, Param
 from ..plugins import default_host
-from . import docs
+from . import docs, savefile
 from .exits import EXIT_OK, EXIT_TEST_FAILED
 from .invocation import Invocation
 from .output import ProgressBar, data_table, emit_json, format_table, to_json
@@ -23,7 +24,7 @@ from .params import _params_json, build_params, read_text_argument
 from .registry import CommandRegistry
 
 if TYPE_CHECKING:
-    from ..connection import TestReport
+    from ..connection import Result, TestReport
 
 
 def required_names(op: Operation) -> list[str]:
@@ -211,6 +212,8 @@ def cmd_run(inv: Invocation) -> int:
 
 def _run(inv: Invocation) -> int:
     op, params = _operation_and_params(inv)
+    output = inv.ns.output
+    where = savefile.target(output) if output is not None else None  # checked before anything is sent
     wanted = getattr(inv.ns, "progress", "never")
     bar = ProgressBar(sys.stderr) if wanted == "always" or (wanted == "auto" and sys.stderr.isatty()) else None
     with inv.connect() as conn:
@@ -219,13 +222,35 @@ def _run(inv: Invocation) -> int:
         finally:
             if bar is not None:
                 bar.finish()
-    if inv.ns.envelope:
-        emit_json(result.envelope())
+    if where is not None:
+        _written(inv, where, result)
+    elif inv.ns.envelope:
+        emit_json(result_json(result, envelope=True))
     elif inv.output_format == "table":
-        print(data_table(result.data))
+        print(_binary_line(result) if is_bytes(result.data) else data_table(result.data))
     else:
-        emit_json(result.to_dict())
+        emit_json(result_json(result))
     return EXIT_OK
+
+
+def _binary_line(result: Result) -> str:
+    media = result.meta.get("content_type")
+    return (f"binary answer: {len(result.data):,} bytes{f' ({media})' if media else ''}; "
+            "give --output FILE to save it")
+
+
+def _written(inv: Invocation, where: savefile.Target, result: Result) -> None:
+    """Write the data where --output says, and print what was written instead of it (on
+    stderr when the data itself went to standard output)."""
+    size, kind = savefile.write(where, result.data)
+    described = savefile.summary(where, size, kind, result.meta.get("content_type") if kind == "bytes" else None)
+    out = sys.stderr if where.path is None else sys.stdout
+    if inv.ns.envelope:
+        print(to_json({"status": "ok", "output": described}), file=out)
+    elif inv.output_format == "table":
+        print(savefile.summary_line(described), file=out)
+    else:
+        print(to_json({"output": described, "status": result.status, "meta": dict(result.meta)}), file=out)
 
 
 def cmd_render(inv: Invocation) -> int:
@@ -297,6 +322,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envelope", action="store_true",
                         help='print {"status": "ok", "data": ...} as Insight²/ToolJet hosts expect; a failure '
                              'prints {"status": "failed", ...} and exits with its usual code')
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the result's data to FILE exactly (bytes as they came, text as UTF-8, "
+                             "rows and objects as JSON) and print what was written instead; - writes it to "
+                             "standard output when that is not a terminal")
 
 
 def _render_arguments(parser: argparse.ArgumentParser) -> None:
@@ -322,7 +351,10 @@ def register(commands: CommandRegistry) -> None:
                         "them as a JSON report or a table. The operations of INFLUX_CONNECTOR_OPERATIONS and\n"
                         "--operations-dir are checked with the data source, as they would be loaded.")
     commands.add("run", cmd_run, help="run an operation and print its result", uses="connection", formats=BOTH,
-                 arguments=_run_arguments)
+                 arguments=_run_arguments,
+                 epilog="An answer given as bytes (such as Parquet) is printed in JSON as\n"
+                        '{"$binary": {"base64": "...", "size": N, "content_type": "..."}}; with --format table,\n'
+                        "as its size and type. --output FILE writes the bytes themselves.")
     commands.add("render", cmd_render, help="show the request an operation would send (nothing is sent)",
                  uses="connection", formats=BOTH, arguments=_render_arguments)
     commands.add("demo", cmd_demo, help="run the data source's demo: its operations, one step at a time",

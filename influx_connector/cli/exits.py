@@ -20,6 +20,7 @@ exit codes:
   3   the data source's manifest has problems, or a plugin failed in strict mode
   4   the server answered with an error, or its answer could not be decoded
   5   the server could not be reached (network, TLS, timeout)
+  6   'run --output': the result could not be written to the file (the operation did run)
   70  internal error (a bug: please report it)
   130 interrupted
   141 the output was closed before everything was printed (piped into head, say)

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from datetime import time as dtime
 from typing import Any
 
+from ..binary import binary_json, is_bytes
+
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", "replace")
+    if is_bytes(value):
+        return binary_json(value)
     if isinstance(value, (datetime, date, dtime)):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):

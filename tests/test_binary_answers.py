@@ -1,0 +1,198 @@
+"""An answer given as bytes (InfluxDB 3's Parquet) reaches a person and a host program whole: the
+command line's JSON carries it in the documented shape, --output writes it to a file exactly,
+and a terminal never gets raw bytes."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from influx_connector import cli
+from influx_connector.binary import BINARY_KEY, binary_json, from_binary_json
+from influx_connector.sandbox import Sandbox
+
+from .conftest import assert_contract_kept
+from .helpers import TOKEN
+
+DB = "plant"
+LINES = "\n".join(f"meter,site={site} kwh={i}.5 {1_700_000_000 + 60 * i}" for i, site in enumerate("abcab"))
+SQL = "SELECT * FROM meter ORDER BY time"
+PARQUET = "application/vnd.apache.parquet"
+
+
+@pytest.fixture(scope="module")
+def sandbox3() -> Iterator[Sandbox]:
+    with Sandbox(token=TOKEN, api="v3", bucket=None) as sb:
+        from influx_connector import api
+
+        with api.connect({**sb.connection_settings, "api": "v3", "database": DB}) as conn:
+            conn.run("create_database", {"db": DB})
+            conn.run("write_lp", {"data": LINES, "precision": "second"})
+        yield sb
+    assert_contract_kept(sb)
+
+
+@pytest.fixture
+def env3(sandbox3: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    for name, value in cli_env(sandbox3).items():
+        monkeypatch.setenv(name, value)
+    return sandbox3
+
+
+def cli_env(sb: Sandbox) -> dict[str, str]:
+    return {"INFLUX_HOST": sb.url, "INFLUX_TOKEN": TOKEN, "INFLUX_API": "v3", "INFLUX_DATABASE": DB}
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def parquet_args(fmt: str = "parquet") -> list[str]:
+    return ["run", "query_sql", "-p", f"q={SQL}", "-p", f"format={fmt}"]
+
+
+def answered(sb: Sandbox) -> bytes:
+    """The body of the sandbox's last query answer, as it went over the wire."""
+    return next(r.body for q, r in zip(reversed(sb.requests), reversed(sb.responses))
+                if q.path == "/api/v3/query_sql")
+
+
+def test_the_shape_is_lossless_and_names_size_and_media_type() -> None:
+    raw = bytes(range(256)) * 3
+    shaped = binary_json(raw, PARQUET)
+    assert shaped == {BINARY_KEY: {"base64": base64.b64encode(raw).decode(), "size": 768, "content_type": PARQUET}}
+    assert from_binary_json(json.loads(json.dumps(shaped))) == raw
+    assert "content_type" not in binary_json(b"x")[BINARY_KEY]
+    assert from_binary_json({"base64": "eA=="}) is None and from_binary_json([raw]) is None
+
+
+def test_json_output_carries_the_bytes_whole_with_their_media_type(env3: Sandbox, capsys) -> None:
+    code, out, err = run_cli(capsys, *parquet_args())
+    assert code == 0, err
+    printed = json.loads(out)
+    wire = answered(env3)
+    assert wire.startswith(b"PAR1") and wire.endswith(b"PAR1")
+    assert printed["data"][BINARY_KEY]["size"] == len(wire)
+    assert printed["data"][BINARY_KEY]["content_type"] == PARQUET
+    assert printed["meta"]["content_type"] == PARQUET
+    assert from_binary_json(printed["data"]) == wire
+    # The envelope hosts of the Insight² model read carries the same shape.
+    code, out, err = run_cli(capsys, *parquet_args(), "--envelope")
+    assert code == 0, err
+    assert from_binary_json(json.loads(out)["data"]) == answered(env3)
+
+
+def test_a_table_says_what_the_bytes_are_instead_of_printing_them(env3: Sandbox, capsys) -> None:
+    code, out, err = run_cli(capsys, *parquet_args(), "--format", "table")
+    assert code == 0, err
+    assert out == f"binary answer: {len(answered(env3)):,} bytes ({PARQUET}); give --output FILE to save it\n"
+
+
+def test_output_writes_the_bytes_exactly_and_prints_a_summary(env3: Sandbox, capsys, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "answer.parquet"
+    target.write_bytes(b"an older file, replaced whole")
+    code, out, err = run_cli(capsys, *parquet_args(), "--output", str(target))
+    assert code == 0, err
+    wire = answered(env3)
+    assert target.read_bytes() == wire
+    assert pq.read_table(target).num_rows == 5
+    summary = json.loads(out)
+    assert summary["output"] == {"path": str(target), "size": len(wire), "kind": "bytes", "content_type": PARQUET}
+    assert summary["status"] == 200 and "data" not in summary
+    assert [p.name for p in tmp_path.iterdir()] == ["answer.parquet"]  # no temporary file left behind
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+    code, out, err = run_cli(capsys, *parquet_args(), "-o", str(target), "--format", "table")
+    assert code == 0, err
+    assert out == f"wrote {len(wire):,} bytes ({PARQUET}) to {target}\n"
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+def test_output_writes_text_as_utf8_and_rows_as_json(env3: Sandbox, capsys, tmp_path: Path) -> None:
+    csv_file, rows_file = tmp_path / "answer.csv", tmp_path / "rows.json"
+    code, out, err = run_cli(capsys, *parquet_args("csv"), "-o", str(csv_file), "--format", "table")
+    assert code == 0, err
+    assert csv_file.read_bytes() == answered(env3)
+    assert csv_file.read_text(encoding="utf-8").splitlines()[0] == "time,site,kwh"
+    assert out == f"wrote {csv_file.stat().st_size:,} bytes of text to {csv_file}\n"
+    code, out, err = run_cli(capsys, *parquet_args("json"), "-o", str(rows_file))
+    assert code == 0, err
+    assert json.loads(rows_file.read_text(encoding="utf-8"))[0] == {"time": "2023-11-14T22:13:20", "site": "a",
+                                                                    "kwh": 0.5}
+    assert json.loads(out)["output"]["kind"] == "json"
+
+
+@pytest.mark.parametrize("case", ["symlink", "folder", "no-folder"])
+def test_a_bad_output_path_is_refused_before_anything_is_sent(env3: Sandbox, capsys, tmp_path: Path,
+                                                              case: str) -> None:
+    elsewhere = tmp_path / "elsewhere.parquet"
+    if case == "symlink":
+        target = tmp_path / "link.parquet"
+        target.symlink_to(elsewhere)
+        expected = f"error: --output {target}: is a symbolic link"
+    elif case == "folder":
+        target = tmp_path
+        expected = f"error: --output {target}: is a folder"
+    else:
+        target = tmp_path / "missing" / "answer.parquet"
+        expected = f"error: --output {target}: the folder {tmp_path / 'missing'} does not exist"
+    sent = len(env3.requests)
+    code, out, err = run_cli(capsys, *parquet_args(), "--output", str(target))
+    assert code == 2 and out == ""
+    assert err.startswith(expected), err
+    assert len(env3.requests) == sent, "nothing may be sent when the result has nowhere to go"
+    assert not elsewhere.exists()
+
+
+def test_a_failed_write_names_the_file_leaves_the_old_one_and_exits_6(env3: Sandbox, capsys, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "answer.parquet"
+    target.write_bytes(b"kept")
+
+    def full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)  # the disk fills while the answer is written
+    code, out, err = run_cli(capsys, *parquet_args(), "--output", str(target))
+    assert code == 6 and out == ""
+    assert err.startswith(f"error: --output {target}: could not write the result: No space left on device; "
+                          "the operation did run"), err
+    assert target.read_bytes() == b"kept"
+    assert [p.name for p in tmp_path.iterdir()] == ["answer.parquet"]
+
+
+def test_output_dash_writes_to_a_pipe_and_refuses_a_terminal(sandbox3: Sandbox) -> None:
+    env = {**os.environ, **cli_env(sandbox3)}
+    argv = [sys.executable, "-m", "influx_connector", *parquet_args(), "--output", "-", "--format", "table"]
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == answered(sandbox3)
+    assert done.stderr.decode() == f"wrote {len(done.stdout):,} bytes ({PARQUET}) to standard output\n"
+    # On a terminal, nothing is sent and nothing written.
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        sent = len(sandbox3.requests)
+        done = subprocess.run(argv, env=env, stdout=follower, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("error: --output -: standard output is a terminal")
+    assert len(sandbox3.requests) == sent
