@@ -44,6 +44,25 @@ def result_json(result: Any, envelope: bool = False) -> dict[str, Any]:
     return shaped
 
 
+#: File name endings of media types that ``mimetypes`` may not know.
+_ENDINGS = {"application/vnd.apache.parquet": ".parquet", "application/octet-stream": ".bin",
+            "application/jsonl": ".jsonl", "application/x-ndjson": ".ndjson"}
+
+
+def media_type(content_type: str | None) -> str:
+    """The bare media type of a Content-Type (no parameters, lower case)."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def file_name(stem: str, content_type: str | None) -> str:
+    """A file name for bytes of ``content_type`` that ``stem`` (an operation id) gave."""
+    import mimetypes
+
+    kind = media_type(content_type)
+    ending = _ENDINGS.get(kind) or (mimetypes.guess_extension(kind) if kind else None) or ".bin"
+    return f"{stem}{ending}"
+
+
 def from_binary_json(value: Any) -> bytes | None:
     """The bytes of a value in the documented shape, or None for any other value (for hosts
     and tests that read the JSON back)."""

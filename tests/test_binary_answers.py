@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from influx_connector import cli
@@ -19,6 +20,7 @@ from influx_connector.sandbox import Sandbox
 
 from .conftest import assert_contract_kept
 from .helpers import TOKEN
+from .hostkit import Client, ndjson
 
 DB = "plant"
 LINES = "\n".join(f"meter,site={site} kwh={i}.5 {1_700_000_000 + 60 * i}" for i, site in enumerate("abcab"))
@@ -196,3 +198,81 @@ def test_output_dash_writes_to_a_pipe_and_refuses_a_terminal(sandbox3: Sandbox) 
     assert done.returncode == 2
     assert done.stderr.decode().startswith("error: --output -: standard output is a terminal")
     assert len(sandbox3.requests) == sent
+
+
+# --- the reference host's service -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def service3(sandbox3: Sandbox, tmp_path: Path) -> Iterator[tuple[Client, str]]:
+    from influx_connector.host import build_app, start
+
+    with start(build_app(tmp_path / "host.sqlite3")) as running:
+        client = Client(running.url, running.key)
+        saved = client.save_source("influx3", "influxdb", {**sandbox3.connection_settings, "api": "v3",
+                                                           "database": DB})
+        yield client, saved["id"]
+
+
+def as_documented(body: dict) -> dict:
+    """``body``, checked against the served OpenAPI document's Result schema."""
+    from influx_connector.host.openapi import document
+
+    components = document()["components"]
+    jsonschema.validate(body, {**components["schemas"]["Result"], "components": components})
+    return body
+
+
+def test_the_service_answers_bytes_in_the_documented_shape(sandbox3: Sandbox, service3) -> None:
+    client, sid = service3
+    run = {"data_source": sid, "operation": "query_sql", "params": {"q": SQL, "format": "parquet"}}
+    answer = client.post("/api/run", run)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+    body = as_documented(answer.json())
+    assert from_binary_json(body["data"]) == answered(sandbox3)
+    assert body["data"][BINARY_KEY]["content_type"] == PARQUET and body["meta"]["content_type"] == PARQUET
+    assert "b'PAR1" not in answer.text
+    # A saved query, and a run that reports progress, give the same shape.
+    query = client.post("/api/queries", {"name": "parquet", **run}).json()
+    again = as_documented(client.post(f"/api/queries/{query['id']}/run").json())
+    assert from_binary_json(again["data"]) == answered(sandbox3)
+    records = ndjson(client.post("/api/run", {**run, "progress": True}).text)
+    assert from_binary_json(as_documented(records[-1]["result"])["data"]) == answered(sandbox3)
+    # Rows are not taken for bytes, and still match the document.
+    rows = as_documented(client.post("/api/run", {**run, "params": {"q": SQL, "format": "json"}}).json())
+    assert rows["data"][0] == {"time": "2023-11-14T22:13:20", "site": "a", "kwh": 0.5}
+    # The document refuses what is not the shape: the check can fail.
+    with pytest.raises(jsonschema.ValidationError):
+        as_documented({**body, "data": {BINARY_KEY: {"base64": "UEFSMQ=="}}})
+
+
+@pytest.mark.parametrize("accept", ["application/octet-stream", PARQUET, f"application/json;q=0.5, {PARQUET}"])
+def test_the_service_gives_the_bytes_themselves_when_asked(sandbox3: Sandbox, service3, accept: str) -> None:
+    client, sid = service3
+    run = {"data_source": sid, "operation": "query_sql", "params": {"q": SQL, "format": "parquet"}}
+    answer = client.post("/api/run", run, headers={"Accept": accept})
+    assert answer.status_code == 200
+    assert answer.content == answered(sandbox3)
+    assert answer.headers["Content-Type"] == PARQUET
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="query_sql.parquet"'
+    assert answer.headers["X-Result-Status"] == "200" and answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert int(answer.headers["Content-Length"]) == len(answer.content)
+
+
+def test_the_raw_answer_keeps_the_services_protections(sandbox3: Sandbox, service3) -> None:
+    client, sid = service3
+    run = {"data_source": sid, "operation": "query_sql", "params": {"q": SQL, "format": "parquet"}}
+    raw = {"Accept": "application/octet-stream"}
+    sent = len(sandbox3.requests)
+    keyless = Client(client.url, None).post("/api/run", run, headers=raw)
+    assert keyless.status_code == 401 and keyless.headers["Content-Type"] == "application/json"
+    foreign = client.post("/api/run", run, headers={**raw, "Host": "attacker.example"})
+    assert foreign.status_code == 403 and b"PAR1" not in foreign.content
+    cross = client.post("/api/run", run, headers={**raw, "Origin": "https://attacker.example"})
+    assert cross.status_code == 403 and b"PAR1" not in cross.content
+    assert len(sandbox3.requests) == sent, "a refused call reaches no server"
+    # q=0 declines the bytes; an answer that is not bytes is JSON whatever was asked.
+    declined = client.post("/api/run", run, headers={"Accept": "application/octet-stream;q=0, application/json"})
+    assert declined.headers["Content-Type"] == "application/json"
+    rows = client.post("/api/run", {**run, "params": {"q": SQL, "format": "json"}}, headers=raw)
+    assert rows.headers["Content-Type"] == "application/json" and len(rows.json()["data"]) == 5

@@ -19,7 +19,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..connection import Connection, TestReport
+from ..binary import binary_json, file_name, is_bytes, media_type, result_json
+from ..connection import Connection, Result, TestReport
 from ..errors import ConnectorError, FieldError, ValidationError
 from . import openapi
 from .catalog import Catalog
@@ -76,8 +77,12 @@ class Answer:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _json_default(value: Any) -> Any:
+    return binary_json(value) if is_bytes(value) else str(value)
+
+
 def json_answer(payload: Any, status: int = 200, mask: Callable[[str], str] | None = None) -> Answer:
-    text = json.dumps(payload, ensure_ascii=False, default=str)
+    text = json.dumps(payload, ensure_ascii=False, default=_json_default)
     if mask is not None:
         text = mask(text)
     return Answer(status, [text.encode()])
@@ -301,19 +306,22 @@ class App:
         conn = self.catalog.cached_connection(self.store, source_id, operation)
         return conn, operation, _mapping(body, "params")
 
-    def _run(self, conn: Connection, operation: str, params: dict[str, Any], progress: bool) -> Answer:
+    def _run(self, call: Call, conn: Connection, operation: str, params: dict[str, Any], progress: bool) -> Answer:
         try:
             if progress:
-                work = lambda report: conn.run(operation, params, progress=report).to_dict()  # noqa: E731
+                work = lambda report: result_json(conn.run(operation, params, progress=report))  # noqa: E731
                 return Answer(200, progress_ndjson(work, conn.redactor), NDJSON)
-            return json_answer(conn.run(operation, params).to_dict(), mask=conn.redactor.mask)
+            result = conn.run(operation, params)
         except ConnectorError as exc:
             return error_answer(exc, conn.redactor.mask)
+        if is_bytes(result.data) and _accepts_raw(call.environ.get("HTTP_ACCEPT", ""), result):
+            return _raw_answer(conn.connector.operation(operation).id, result)
+        return json_answer(result_json(result), mask=conn.redactor.mask)
 
     def run(self, call: Call) -> Answer:
         body = call.json()
         conn, operation, params = self._target(body)
-        return self._run(conn, operation, params, body.get("progress") is True)
+        return self._run(call, conn, operation, params, body.get("progress") is True)
 
     def render(self, call: Call) -> Answer:
         conn, operation, params = self._target(call.json())
@@ -366,7 +374,34 @@ class App:
         saved = self.store.query(id)
         body = call.json()
         conn = self.catalog.cached_connection(self.store, saved.data_source, saved.operation)
-        return self._run(conn, saved.operation, dict(saved.params), body.get("progress") is True)
+        return self._run(call, conn, saved.operation, dict(saved.params), body.get("progress") is True)
+
+
+#: What an Accept header names to have an answer given as bytes as those bytes (besides its own type).
+RAW = "application/octet-stream"
+
+
+def _accepts_raw(accept: str, result: Result) -> bool:
+    """Whether the client asked for the bytes themselves: its Accept header names
+    application/octet-stream or the answer's own media type (without q=0). Anything else,
+    a browser's */* included, gets JSON, where the bytes are base64."""
+    wanted = {RAW, media_type(result.meta.get("content_type"))} - {""}
+    for item in accept.split(","):
+        kind, *options = (part.strip().lower() for part in item.split(";"))
+        if kind in wanted and not any(o.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for o in options):
+            return True
+    return False
+
+
+def _raw_answer(operation: str, result: Result) -> Answer:
+    """The bytes of an answer as they came, with their media type and a file name. They are not
+    masked as JSON answers are: they are the server's answer, and masking would corrupt them."""
+    kind = result.meta.get("content_type") or RAW
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", file_name(operation, kind))
+    data = bytes(result.data)
+    return Answer(200, [data], kind, [("Content-Disposition", f'attachment; filename="{name}"'),
+                                      ("Content-Length", str(len(data))),
+                                      ("X-Result-Status", str(result.status))])
 
 
 def _static(name: str) -> bytes:

@@ -124,9 +124,25 @@ def _schemas() -> dict[str, Any]:
         "StreamInput": {"allOf": [_ref("RunInput"), {"type": "object", "properties": {
             "limit": {"type": "integer", "minimum": 0, "description": "At most this many rows."}}}]},
         "Result": {"type": "object", "required": ["data", "status", "meta"], "properties": {
-            "data": {}, "status": {"type": "integer"},
+            "data": {"description": "What the operation gave: rows, an object, text, or bytes as a Binary (an "
+                                    "object whose only key is $binary; no other data has that key).",
+                     "anyOf": [_ref("Binary"), {"not": {"type": "object", "required": ["$binary"]}}]},
+            "status": {"type": "integer"},
             "meta": {"type": "object", "description": "Facts about the call; 'truncated' is true when a limit "
-                                                      "cut the answer."}}},
+                                                      "cut the answer; 'content_type' is the media type of an "
+                                                      "answer given as bytes."}}},
+        "Binary": {
+            "type": "object", "required": ["$binary"], "additionalProperties": False,
+            "description": "Bytes (such as a Parquet file) in JSON, whole. Ask /api/run with Accept: "
+                           "application/octet-stream (or the answer's media type) for the bytes themselves.",
+            "properties": {"$binary": {
+                "type": "object", "required": ["base64", "size"], "additionalProperties": False, "properties": {
+                    "base64": {"type": "string", "contentEncoding": "base64",
+                               "description": "The bytes, standard base64 with padding (RFC 4648)."},
+                    "size": {"type": "integer", "minimum": 0, "description": "How many bytes they are."},
+                    "content_type": {"type": "string",
+                                     "description": "Their media type as the server named it; left out when it "
+                                                    "named none."}}}}},
         "Rendered": {"type": "object", "required": ["request", "curl"], "properties": {
             "request": {"type": "object", "description": "Method, URL, headers and body, credentials masked."},
             "curl": {"type": "string", "description": "The request as a curl command, credentials masked."}}},
@@ -159,9 +175,20 @@ def document() -> dict[str, Any]:
                              "\"truncated\": bool}}, or {\"error\": {...}} when the data source failed midway.",
               "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
     result_or_progress = {"description": "The result; with progress: true, NDJSON progress records and then "
-                                         "{\"result\": ...} or {\"error\": ...}.",
+                                         "{\"result\": ...} or {\"error\": ...}. An answer given as bytes is "
+                                         "a Binary in the result; with an Accept header that names "
+                                         "application/octet-stream or the answer's own media type (such as "
+                                         "application/vnd.apache.parquet), it is the bytes themselves, with "
+                                         "that media type, a Content-Disposition file name and the data "
+                                         "source server's status in X-Result-Status. Any other answer is JSON "
+                                         "whatever the Accept header says.",
+                          "headers": {"X-Result-Status": {
+                              "description": "With the bytes themselves: the data source server's HTTP status.",
+                              "schema": {"type": "integer"}}},
                           "content": {"application/json": {"schema": _ref("Result")},
-                                      "application/x-ndjson": {"schema": {"type": "string"}}}}
+                                      "application/x-ndjson": {"schema": {"type": "string"}},
+                                      "application/octet-stream": {"schema": {
+                                          "type": "string", "contentMediaType": "application/octet-stream"}}}}
     no_content = {"description": "Deleted"}
     paths: dict[str, Any] = {
         "/api/openapi.json": {"get": _op("This document", _json(_OBJECT, "OpenAPI 3.1"), op_id="openapi")},
