@@ -396,3 +396,108 @@ def test_influxdb_3_through_the_page_lists_its_operations_writes_queries_and_cha
         assert len(browser.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")) == 10
         assert "2023-11-14T22:13:20" in browser.find_element(By.CSS_SELECTOR, "table.rows").text
         assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.fixture
+def influx3_page(browser, tmp_path) -> Iterator[tuple[Any, Sandbox]]:
+    """The page with an InfluxDB 3 data source on the sandbox, records written to database home
+    (two rooms, five minutes each, from 2023-11-14T22:13:20 UTC), on the Queries screen."""
+    with Sandbox(token=TOKEN, api="v3", bucket=None) as sandbox, \
+            start(build_app(tmp_path / "host.sqlite3")) as running:
+        from influx_connector import api
+
+        with api.connect({**sandbox.connection_settings, "api": "v3"}) as conn:
+            conn.run("create_database", {"db": "home"})
+            lines = [f"air,room={room} temp={20 + i + (0.5 if room == 'b' else 0)} {1700000000 + 60 * i}"
+                     for room in ("a", "b") for i in range(5)]
+            conn.run("write_lp", {"db": "home", "data": "\n".join(lines), "precision": "second"})
+        browser.get_log("browser")  # what earlier tests left in the console is theirs
+        open_page(browser, running)
+        shown(browser, "#add-source").click()
+        Select(shown(browser, "#source-type")).select_by_value("influxdb")
+        type_into(browser, "source-name", "influx3")
+        type_into(browser, "root_token", TOKEN)
+        type_into(browser, "root_host", "127.0.0.1")
+        type_into(browser, "root_port", str(sandbox.connection_settings["port"]))
+        Select(shown(browser, "#root_api")).select_by_visible_text("InfluxDB 3 (v3)")
+        shown(browser, "#save-source").click()
+        shown(browser, '[data-source="influx3"]')
+        shown(browser, "#nav-queries").click()
+        wait(browser, lambda d: "query_sql" in listed_operations(d))
+        yield browser, sandbox
+
+
+def test_a_parquet_answer_is_offered_as_a_download_of_the_very_bytes(influx3_page, tmp_path) -> None:
+    browser, sandbox = influx3_page
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    choose_operation(browser, "query_sql")
+    type_into(browser, "root_db", "home")
+    type_into(browser, "root_q", "SELECT time, room, temp FROM air ORDER BY time")
+    open_advanced(browser)
+    Select(shown(browser, "#root_format")).select_by_visible_text("Parquet as bytes")
+    run_and_wait(browser)
+    wire = next(r.body for q, r in zip(reversed(sandbox.requests), reversed(sandbox.responses))
+                if q.path == "/api/v3/query_sql")
+    assert wire.startswith(b"PAR1")
+    summary = shown(browser, ".results .summary").text
+    assert f"binary answer, {len(wire):,} bytes, application/vnd.apache.parquet" in summary, summary
+    assert "PAR1" not in browser.find_element(By.CSS_SELECTOR, ".results").text  # no garbled bytes shown
+    link = shown(browser, ".results a.download")
+    assert link.get_attribute("download") == "query_sql.parquet" and link.text == "Download query_sql.parquet"
+    assert link.get_attribute("href").startswith("blob:")
+    snap(browser, "11-parquet-download", ".results")
+
+    # A person clicks Download: the file saved is the server's answer, byte for byte.
+    link.click()
+    saved = downloads / "query_sql.parquet"
+    wait(browser, lambda d: saved.exists() and not list(downloads.glob("*.crdownload")), 60)
+    assert saved.read_bytes() == wire
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(saved).num_rows == 10
+
+    # The JSON tab shows the documented shape: base64 of the same bytes, its size and type.
+    browser.find_element(By.XPATH, "//div[@class='tabs']/button[.='JSON']").click()
+    shown_json = json.loads(shown(browser, "pre.json").text)
+    from influx_connector.binary import from_binary_json
+
+    assert from_binary_json(shown_json["data"]) == wire
+    assert shown_json["data"]["$binary"]["size"] == len(wire)
+    assert shown_json["data"]["$binary"]["content_type"] == "application/vnd.apache.parquet"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_zone_less_times_are_charted_as_utc_in_a_browser_elsewhere(influx3_page) -> None:
+    browser, _ = influx3_page
+    zone = "America/New_York"
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
+    try:
+        # The browser really is elsewhere: read as local time, the first instant would be 5 hours later.
+        assert browser.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == zone
+        assert browser.execute_script(
+            "return (new Date('2023-11-14T22:13:20').getTime() - Date.parse('2023-11-14T22:13:20Z')) / 3600000") == 5
+        choose_operation(browser, "query_sql")
+        type_into(browser, "root_db", "home")
+        type_into(browser, "root_q", "SELECT time, room, temp FROM air ORDER BY time")
+        open_advanced(browser)
+        Select(shown(browser, "#root_format")).select_by_visible_text("JSON")
+        run_and_wait(browser)
+        assert_chart_drawn(browser, ["room=a temp", "room=b temp"])
+        chart = shown(browser, ".chart[data-lines]")
+        # The instants drawn are the UTC ones the table shows.
+        assert chart.get_attribute("data-first") == "2023-11-14T22:13:20.000Z"
+        assert chart.get_attribute("data-last") == "2023-11-14T22:17:20.000Z"
+        # The time a person reads off the chart (the legend, at the first point) is UTC too,
+        # not New York's 5:13pm.
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        over = shown(browser, ".chart .u-over")
+        ActionChains(browser).move_to_element_with_offset(over, -over.size["width"] // 2 + 2, 0).perform()
+        when = browser.find_element(By.CSS_SELECTOR, ".chart .u-legend .u-series:first-child .u-value")
+        wait(browser, lambda d: when.text not in ("", "--"))
+        assert when.text == "2023-11-14 10:13pm", when.text
+        snap(browser, "12-utc-chart-in-new-york", ".results")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})

@@ -1,7 +1,61 @@
 // A result shown four ways: a sortable table, a time-series chart (when the operation's YAML
 // names its time, value and series columns), the raw JSON, and the request as a masked curl line.
+// An answer given as bytes (the service's {"$binary": ...} shape) is offered as a download.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
+
+// The bytes of an answer in the service's documented shape: {$binary: {base64, size, content_type?}}.
+export function binaryOf(data) {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
+  const keys = Object.keys(data);
+  const inner = data.$binary;
+  return keys.length === 1 && inner && typeof inner.base64 === 'string' ? inner : null;
+}
+
+const ENDINGS = {
+  'application/vnd.apache.parquet': '.parquet', 'application/octet-stream': '.bin', 'application/json': '.json',
+  'application/jsonl': '.jsonl', 'application/x-ndjson': '.ndjson', 'text/csv': '.csv', 'text/plain': '.txt',
+  'application/zip': '.zip', 'application/gzip': '.gz', 'application/pdf': '.pdf', 'image/png': '.png',
+  'image/jpeg': '.jpg',
+};
+
+// A file name for bytes an operation gave: its id, and an ending from their media type.
+export function fileName(stem, contentType) {
+  const kind = (contentType || '').split(';')[0].trim().toLowerCase();
+  return `${stem || 'answer'}${ENDINGS[kind] || '.bin'}`;
+}
+
+function bytesOf(base64) {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+const SHOWN_BASE64 = 2000;
+
+// The result for the JSON tab: base64 past a screenful is shortened (the download has it whole).
+function forDisplay(result) {
+  const binary = binaryOf(result?.data);
+  if (!binary || binary.base64.length <= SHOWN_BASE64) return result;
+  const rest = binary.base64.length - SHOWN_BASE64;
+  return { ...result, data: { $binary: { ...binary, base64: `${binary.base64.slice(0, SHOWN_BASE64)}… (${rest} more characters: shortened here, whole in the download)` } } };
+}
+
+function BinaryAnswer({ binary, stem }) {
+  const type = binary.content_type || 'application/octet-stream';
+  const url = useMemo(() => URL.createObjectURL(new Blob([bytesOf(binary.base64)], { type })), [binary, type]);
+  useEffect(() => () => URL.revokeObjectURL(url), [url]);
+  const name = fileName(stem, binary.content_type);
+  return (
+    <div className="binary" data-size={binary.size} data-content-type={type}>
+      <p>
+        The answer is a file of {binary.size.toLocaleString('en')} bytes ({type}); it is not shown as rows.
+      </p>
+      <a className="button primary download" href={url} download={name}>Download {name}</a>
+    </div>
+  );
+}
 
 // The rows of a result: a list of objects, the first list of objects inside an object, or the
 // object itself as one row.
@@ -117,14 +171,20 @@ export function Chart({ lines }) {
       return ys;
     })];
     const width = Math.max(320, box.current.clientWidth - 8);
+    // The first and last instants drawn, to check against the table's UTC times.
+    box.current.dataset.first = new Date(times[0] * 1000).toISOString();
+    box.current.dataset.last = new Date(times[times.length - 1] * 1000).toISOString();
     const plot = new uPlot({
       width,
       height: 300,
+      // Axis and legend in UTC, as the times the table shows (and InfluxDB writes) are, in
+      // whatever zone the browser is.
+      tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
       scales: { x: { time: true } },
       series: [{}, ...lines.map((l, i) => ({
         label: l.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 6 },
       }))],
-      axes: [{}, {}],
+      axes: [{ label: 'time (UTC)' }, {}],
     }, data, box.current);
     box.current.dataset.lines = String(lines.length);
     return () => plot.destroy();
@@ -134,14 +194,18 @@ export function Chart({ lines }) {
 
 export function Results({ outcome, operation, runs }) {
   const [view, setView] = useState('table');
-  const rows = useMemo(() => (outcome?.result ? rowsOf(outcome.result.data) : []), [outcome]);
+  const binary = binaryOf(outcome?.result?.data);
+  const rows = useMemo(() => (outcome?.result && !binaryOf(outcome.result.data) ? rowsOf(outcome.result.data) : []),
+    [outcome]);
   const chart = operation?.result?.chart;
   const lines = useMemo(() => (chart ? seriesOf(rows, chart) : []), [rows, chart]);
-  useEffect(() => { setView(lines.length ? 'chart' : 'table'); }, [lines]);
+  useEffect(() => { setView(binary ? 'file' : lines.length ? 'chart' : 'table'); }, [lines, binary]);
   if (!outcome) return null;
   const { result, error, curl } = outcome;
   const truncated = result && (result.meta?.truncated || result.data?.truncated);
-  const views = [['table', 'Table'], ...(lines.length ? [['chart', 'Chart']] : []), ['json', 'JSON'], ['request', 'Request']];
+  const views = [binary ? ['file', 'File'] : ['table', 'Table'], ...(lines.length ? [['chart', 'Chart']] : []),
+    ['json', 'JSON'], ['request', 'Request']];
+  const stem = operation?.id || result?.meta?.operation;
   return (
     <section className="card results" data-runs={runs}>
       <h2>Result</h2>
@@ -149,7 +213,9 @@ export function Results({ outcome, operation, runs }) {
       {result && (
         <p className="summary">
           <span className="pill ok">HTTP {result.status}</span>
-          <span className="count">{rows.length} {rows.length === 1 ? 'row' : 'rows'}</span>
+          {binary
+            ? <span className="count binary-summary">binary answer, {binary.size.toLocaleString('en')} bytes, {binary.content_type || 'no content type'}</span>
+            : <span className="count">{rows.length} {rows.length === 1 ? 'row' : 'rows'}</span>}
           {result.meta?.elapsed_ms !== undefined && <span className="muted">{result.meta.elapsed_ms} ms</span>}
           {truncated && <span className="pill warn truncated">truncated: a limit cut the answer</span>}
         </p>
@@ -159,9 +225,10 @@ export function Results({ outcome, operation, runs }) {
           <button type="button" key={id} className={view === id ? 'tab active' : 'tab'} onClick={() => setView(id)}>{title}</button>
         ))}
       </div>
-      {view === 'table' && result && <Table rows={rows} />}
+      {view === 'table' && result && !binary && <Table rows={rows} />}
+      {view === 'file' && binary && <BinaryAnswer binary={binary} stem={stem} />}
       {view === 'chart' && lines.length > 0 && <Chart lines={lines} />}
-      {view === 'json' && <pre className="json">{JSON.stringify(result ?? { error }, null, 2)}</pre>}
+      {view === 'json' && <pre className="json">{JSON.stringify(forDisplay(result) ?? { error }, null, 2)}</pre>}
       {view === 'request' && <pre className="curl">{curl || '(no request)'}</pre>}
     </section>
   );
