@@ -63,6 +63,12 @@ def file_name(stem: str, content_type: str | None) -> str:
     return f"{stem}{ending}"
 
 
+def json_default(value: Any) -> Any:
+    """A ``default`` for ``json.dumps`` (and orjson): bytes in the documented shape, anything
+    else JSON has no word for as its text."""
+    return binary_json(value) if is_bytes(value) else str(value)
+
+
 def from_binary_json(value: Any) -> bytes | None:
     """The bytes of a value in the documented shape, or None for any other value (for hosts
     and tests that read the JSON back)."""

@@ -276,3 +276,30 @@ def test_the_raw_answer_keeps_the_services_protections(sandbox3: Sandbox, servic
     assert declined.headers["Content-Type"] == "application/json"
     rows = client.post("/api/run", {**run, "params": {"q": SQL, "format": "json"}}, headers=raw)
     assert rows.headers["Content-Type"] == "application/json" and len(rows.json()["data"]) == 5
+
+
+def test_bytes_inside_rows_keep_the_shape_in_streams_and_tables() -> None:
+    from influx_connector.host.streaming import rows_ndjson
+    from influx_connector.secrets import Redactor
+
+    rows = [{"name": "a", "blob": b"\x00\xffPAR1"}]
+    lines = ndjson(b"".join(rows_ndjson(iter(rows), Redactor())).decode())
+    assert from_binary_json(lines[0]["row"]["blob"]) == b"\x00\xffPAR1"
+    assert lines[-1] == {"end": {"rows": 1, "truncated": False}}
+    assert cli.rows_table(rows).splitlines()[2].split(None, 1) == ["a", "(6 bytes)"]
+
+
+def test_a_page_of_an_allowed_origin_may_read_the_raw_answers_headers(sandbox3: Sandbox, tmp_path: Path) -> None:
+    from influx_connector.host import build_app, start
+
+    origin = "https://app.example"
+    with start(build_app(tmp_path / "cors.sqlite3", cors_origins=[origin])) as running:
+        client = Client(running.url, running.key)
+        sid = client.save_source("influx3", "influxdb", {**sandbox3.connection_settings, "api": "v3",
+                                                         "database": DB})["id"]
+        answer = client.post("/api/run", {"data_source": sid, "operation": "query_sql",
+                                          "params": {"q": SQL, "format": "parquet"}},
+                             headers={"Origin": origin, "Accept": "application/octet-stream"})
+        assert answer.content == answered(sandbox3)
+        assert answer.headers["Access-Control-Allow-Origin"] == origin
+        assert answer.headers["Access-Control-Expose-Headers"] == "Content-Disposition, X-Result-Status"

@@ -33,6 +33,8 @@ def emit_json(value: Any) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if is_bytes(value):
+        return f"({len(value):,} bytes)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list, tuple, Mapping)):

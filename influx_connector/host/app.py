@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..binary import binary_json, file_name, is_bytes, media_type, result_json
+from ..binary import file_name, is_bytes, json_default, media_type, result_json
 from ..connection import Connection, Result, TestReport
 from ..errors import ConnectorError, FieldError, ValidationError
 from . import openapi
@@ -77,12 +77,8 @@ class Answer:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _json_default(value: Any) -> Any:
-    return binary_json(value) if is_bytes(value) else str(value)
-
-
 def json_answer(payload: Any, status: int = 200, mask: Callable[[str], str] | None = None) -> Answer:
-    text = json.dumps(payload, ensure_ascii=False, default=_json_default)
+    text = json.dumps(payload, ensure_ascii=False, default=json_default)
     if mask is not None:
         text = mask(text)
     return Answer(status, [text.encode()])

@@ -98,6 +98,8 @@ class Guard:
         return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin"),
                 ("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Access-Key"),
                 ("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"),
+                # What a page of an allowed origin may read of an answer given as bytes.
+                ("Access-Control-Expose-Headers", "Content-Disposition, X-Result-Status"),
                 ("Access-Control-Max-Age", "600")]
 
     def read_body(self, environ: Mapping[str, Any]) -> bytes:

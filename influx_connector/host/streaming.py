@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ..binary import json_default
 from ..secrets import Redactor
 from .problems import describe
 
@@ -27,7 +28,7 @@ NDJSON = "application/x-ndjson"
 #: Rows encoded and handed to the server at a time.
 BATCH = 1000
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default).encode
 
 
 def _line(record: Mapping[str, Any], redactor: Redactor | None = None) -> bytes:
@@ -43,7 +44,8 @@ def _rows_encoder() -> Callable[[list[Any]], bytes]:
     try:
         import orjson
     except ImportError:
-        strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False).encode
+        strict = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=json_default,
+                                  allow_nan=False).encode
 
         def one(row: Any) -> str:
             try:
@@ -55,7 +57,7 @@ def _rows_encoder() -> Callable[[list[Any]], bytes]:
             return ('{"row":' + '}\n{"row":'.join(map(one, batch)) + "}\n").encode()
 
         return plain
-    dumps = functools.partial(orjson.dumps, default=str, option=orjson.OPT_NON_STR_KEYS)
+    dumps = functools.partial(orjson.dumps, default=json_default, option=orjson.OPT_NON_STR_KEYS)
 
     def fast(batch: list[Any]) -> bytes:
         return b'{"row":' + b'}\n{"row":'.join(map(dumps, batch)) + b"}\n"
