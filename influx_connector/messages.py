@@ -148,7 +148,12 @@ class Lookup(Protocol):
 
 @runtime_checkable
 class RowStream(Protocol):
-    """Rows handed out one at a time by a streaming codec."""
+    """Rows handed out one at a time by a streaming codec.
+
+    A stream that makes its rows a list at a time may also offer ``batches()``: an iterator of
+    those lists (the same rows, in order, under the same limit), which ``Rows.batches`` hands
+    on whole to readers that take many rows at once.
+    """
 
     truncated: bool
 

@@ -114,6 +114,11 @@ class RowStream:
     def __next__(self) -> dict[str, Any]:
         return next(self._rows)
 
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The rows as the decoder makes them, a list at a time (a chunk's worth), under the
+        same limit; for a reader that takes them so, instead of iterating the rows."""
+        return self._batches
+
     def __enter__(self) -> RowStream:
         return self
 
