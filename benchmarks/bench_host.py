@@ -187,7 +187,7 @@ def _read_ndjson(session: Any, url: str, body: dict[str, Any]) -> int:
             raise AssertionError(f"HTTP {answer.status}: {answer.read(300)!r}")
         while chunk := answer.read1(1 << 20):
             lines += chunk.count(b"\n")
-            tail = (tail + chunk)[-4096:]
+            tail = (tail + chunk[-4096:])[-4096:]  # not a copy of every chunk
     finally:
         client.close()
     last = json.loads(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1])

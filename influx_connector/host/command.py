@@ -57,10 +57,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(inv: Invocation) -> int:
     try:
-        from .server import build_app, make_server
+        from .server import build_app, few_heaps, make_server
     except ImportError as exc:  # waitress or cryptography missing
         raise UsageError(f"serve needs the 'serve' extra: pip install 'influx-connector[serve]' ({exc})") from None
     ns = inv.args
+    few_heaps()  # before any thread allocates: the service's memory stays bounded by one stream's
     if ns.bind not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serving on %s: other machines can reach this service (the access key still guards it)",
                     ns.bind)

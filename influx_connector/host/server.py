@@ -7,6 +7,7 @@ no C build, so ``pip install influx-connector[serve]`` works wherever the connec
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from .store import MEMORY, Store, load_key
 log = logging.getLogger(__name__)
 
 DEFAULT_THREADS = 16
+#: What a connection may queue for a client that reads slower than the service writes.
+OUTBUF_HIGH_WATERMARK = 2 * 1024 * 1024
+#: glibc's mallopt parameter for the number of heaps (malloc.h).
+M_ARENA_MAX = -8
+#: The send buffer asked of the kernel for each connection (Linux gives twice this).
+SEND_BUFFER = 1024 * 1024
 
 
 def build_app(db: str | Path = MEMORY, *, key_file: str | Path | None = None, access_key: str | None = None,
@@ -90,14 +97,49 @@ class Running:
 
 
 def make_server(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Any:
-    from waitress.server import create_server
+    from waitress.server import BaseWSGIServer, create_server
 
     # waitress refuses a declared body above the cap before reading it (413), and stops reading
     # a chunked one there; the app checks again for any server that would not. A stream waits
-    # for a slow reader once 2 MiB are queued, rather than queueing the whole answer.
-    return create_server(app, host=bind, port=port, threads=threads, ident="influx-connector",
-                         max_request_body_size=app.guard.max_body, clear_untrusted_proxy_headers=True,
-                         channel_timeout=300, outbuf_high_watermark=2 * 1024 * 1024)
+    # for a slow reader once 2 MiB are queued, rather than queueing the whole answer; what is
+    # queued stays in memory (waitress's default moves a queue past 1 MiB to a temporary file,
+    # a write and a read of every byte of a long stream to a client that lags a little).
+    server = create_server(app, host=bind, port=port, threads=threads, ident="influx-connector",
+                           max_request_body_size=app.guard.max_body, clear_untrusted_proxy_headers=True,
+                           channel_timeout=300, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
+                           outbuf_overflow=2 * OUTBUF_HIGH_WATERMARK)
+    # waitress sends at most the socket's send buffer a call, as the socket reports it when
+    # accepted: 16 KiB by Linux's default, before the kernel grows it. Connections inherit the
+    # listener's size; a larger one lets a stream go out in few large sends.
+    # (A name with two addresses gets a listener for each.)
+    listeners: list[Any] = [server] if isinstance(server, BaseWSGIServer) else list((server.map or {}).values())
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer) and listener.socket is not None:
+            listener.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+    return server
+
+
+def few_heaps(arenas: int = 2) -> bool:
+    """Ask glibc's allocator for at most ``arenas`` heaps in this process (True when it took it).
+
+    By default each thread that allocates under contention gets its own heap, up to eight per
+    core, and a heap keeps what its thread once held at its peak. waitress hands requests to its
+    worker threads in turn, so after a long stream on each of them the service would hold about
+    sixteen streams' worth of buffers. The GIL lets only one thread run Python at a time, so
+    sharing a couple of heaps costs them next to nothing. For the service's own process only
+    (``influx-connector serve``), never for a program that merely starts it.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return False
+    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 def start(app: App, bind: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> Running:
