@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any
 
-from common import ROOT, LoopbackServer, interleave, median, report
+from common import ROOT, LoopbackServer, interleave, median, print_rounds, report
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -122,6 +122,7 @@ def stream_rate(rows: int, rounds: int) -> None:
     ours = rows / median(times["service"]) / 1e6
     peer = rows / median(times["direct"]) / 1e6
     report("11", f"{rows:,} rows as NDJSON: service vs conn.stream", ours, peer, "Mrows/s", ">=0.7x")
+    print_rounds(times["direct"], times["service"])
     report("11", f"{rows:,} rows as NDJSON: service RSS growth", growth, None, "MiB", "<=50")
 
 

@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from common import ROOT, LoopbackServer, median, print_profile, report, timed
+from common import ROOT, LoopbackServer, median, print_profile, print_rounds, report, timed
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -129,7 +129,8 @@ def measure(records: list[dict[str, Any]], label: str, args: argparse.Namespace)
                     status = 1
         rate = {name: total / median(values) for name, values in times.items()}
         report("4", f"write {total // 1000}k points{label}, batches of {BATCH}, gzip", rate["connector"],
-               rate["peer"], "points/s", ">=3x")
+               rate["peer"], "points/s", ">=4x")
+        print_rounds(times["peer"], times["connector"])
         expected_batches = -(-total // BATCH)
         progress_ok = len(batches) == expected_batches and batches[-1]["records"] == total
         report("4", f"  progress callbacks ({'one per batch' if progress_ok else 'WRONG'})", len(batches), None,

@@ -66,7 +66,7 @@ ROOT = HERE.parent
 MiB = 1024 * 1024
 
 __all__ = ["interleave", "median", "report", "rss_growth", "LoopbackServer", "Outcome", "RESULTS",
-           "print_summary", "timed"]
+           "print_summary", "print_rounds", "timed"]
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -99,6 +99,19 @@ def interleave(cases: dict[str, Callable[[], Any]], rounds: int = 5, warmup: int
 
 
 # --- reporting --------------------------------------------------------------------------------
+
+
+def print_rounds(peer: list[float], ours: list[float]) -> None:
+    """The ratio of each interleaved round (peer time / our time: above 1 is faster), its range,
+    and the machine's load average while it ran, so a median can be read with its spread."""
+    ratios = sorted(p / o for p, o in zip(peer, ours, strict=True))
+    try:
+        with open("/proc/loadavg") as handle:
+            load = " ".join(handle.read().split()[:3])
+    except OSError:
+        load = "unknown"
+    print(f"     rounds: {' '.join(f'{r:.2f}x' for r in ratios)} (range {ratios[0]:.2f}-{ratios[-1]:.2f}x;"
+          f" load average {load})", flush=True)
 
 
 @dataclass
