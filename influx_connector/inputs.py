@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain, compress, repeat
+from operator import is_
 from typing import Any, cast
 
 import jsonschema
@@ -121,45 +123,61 @@ def _whole(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
-_ATOMS = (int, bool, type(None))
+#: The exact types the quick scan knows; anything else (a subclass, another mapping) gets the exact walk.
+_SCANNED = frozenset((dict, list, tuple, str, float, int, bool, type(None)))
+#: Top-level items scanned at a time: bounds the scan's own lists, whatever the input's size.
+_SCAN_SLICE = 4096
 
 
 def _clean(value: Any) -> bool:
     """True when nothing in ``value`` can be unsendable: a quick scan over exact types, with no
     path strings, so a million records cost little; anything else gets the exact walk.
 
-    Only containers go on the stack (a record's scalars are checked where they sit), and a
-    dict's keys are checked as one joined text: what makes the scan cheap per record."""
-    todo = [value]
-    pop, push = todo.pop, todo.append
-    while todo:
-        container = pop()
-        kind = type(container)
-        if kind is dict:
-            try:
-                keys = "".join(container)
-            except TypeError:  # a key that is not text: the exact walk decides
-                return False
-            if not keys.isascii() and not _is_text(keys):
-                return False
-            items: Any = container.values()
-        elif kind is list or kind is tuple:
-            items = container
-        else:
-            items = (container,)
-        for item in items:
-            kind = type(item)
+    The scan goes a level of nesting at a time, and handles each level's values by type in a few
+    calls that run in C, never one Python step per value: the texts of a level are joined and
+    tested at once (a lone surrogate stays lone when joined), its floats summed (NaN or an
+    infinity makes the sum one; a sum that overflows is only a false alarm), its dicts' keys
+    joined and their values, and its lists' items, make the next level. A false alarm costs the
+    exact walk, which finds nothing; a real problem cannot pass."""
+    if (type(value) is list or type(value) is tuple) and len(value) > _SCAN_SLICE:
+        return all(_clean_levels([value[at:at + _SCAN_SLICE]]) for at in range(0, len(value), _SCAN_SLICE))
+    return _clean_levels([value])
+
+
+def _clean_levels(level: list[Any]) -> bool:
+    while level:
+        types = list(map(type, level))
+        kinds = set(types)
+        if not kinds <= _SCANNED:
+            return False
+        deeper: list[Any] = []
+        for kind in kinds:
+            if kind is int or kind is bool or kind is _NONE:
+                continue
+            items = level if len(kinds) == 1 else list(compress(level, map(is_, types, repeat(kind))))
             if kind is str:
-                if not item.isascii() and not _is_text(item):
+                text = "".join(items)
+                if not text.isascii() and not _is_text(text):
                     return False
             elif kind is float:
-                if item - item != 0.0:  # NaN or infinity
+                total = sum(items)
+                if total - total != 0.0:  # NaN for NaN and the infinities, 0.0 for any finite sum
                     return False
-            elif kind is dict or kind is list or kind is tuple:
-                push(item)
-            elif kind not in _ATOMS:
-                return False  # subclasses and other mappings: let the exact walk decide
+            elif kind is dict:
+                try:
+                    keys = "".join(chain.from_iterable(items))
+                except TypeError:  # a key that is not text: the exact walk decides
+                    return False
+                if not keys.isascii() and not _is_text(keys):
+                    return False
+                deeper.extend(chain.from_iterable(map(dict.values, items)))
+            else:  # list or tuple
+                deeper.extend(chain.from_iterable(items))
+        level = deeper
     return True
+
+
+_NONE = type(None)
 
 
 def _is_text(text: str) -> bool:
