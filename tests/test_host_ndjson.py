@@ -126,7 +126,7 @@ TRICKY: list[Any] = [
     {"nested": [{"row": 1}, {"row": {"row": 2}}], "braces": '},\n,{"row":', "quote": 'a"b\\c'},
     {"nan": float("nan"), "inf": float("-inf"), "when": dt.datetime(2024, 2, 29, 12, 0, tzinfo=dt.UTC)},
     {1: "a key that is not text", "unknown": object, "bytes": b"\x00\xffraw"},
-    ",\n,", [",\n,", {}], None, 0, {"unicode": "é\u2028\x00\x1f"},
+    ",\n,", [",\n,", {}], None, 0, {"unicode": "é\u2028\x00\x1f"}, {"separator": ",\n      ,", "x": "}\n{"},
 ]
 
 
