@@ -20,6 +20,7 @@ from influx_connector.sandbox import Sandbox
 
 from .conftest import assert_contract_kept
 from .helpers import TOKEN
+from .hostile import HostileServer, reply
 from .hostkit import Client, ndjson
 
 DB = "plant"
@@ -303,3 +304,29 @@ def test_a_page_of_an_allowed_origin_may_read_the_raw_answers_headers(sandbox3: 
         assert answer.content == answered(sandbox3)
         assert answer.headers["Access-Control-Allow-Origin"] == origin
         assert answer.headers["Access-Control-Expose-Headers"] == "Content-Disposition, X-Result-Status"
+
+
+@pytest.mark.parametrize("given, served", [
+    ("text/html; charset=utf-8", "application/octet-stream"),
+    ("image/svg+xml", "application/octet-stream"),
+    ("application/xhtml+xml", "application/octet-stream"),
+    ("text/javascript", "application/octet-stream"),
+    ("application/x-foo, text/html", "application/octet-stream"),
+    ("text/csv; header=present", "text/csv"),
+    ("APPLICATION/VND.APACHE.PARQUET", PARQUET),
+])
+def test_the_raw_answer_never_serves_what_a_browser_would_render(tmp_path: Path, given: str, served: str) -> None:
+    """A data source's server picks the media type of its bytes; the service gives them from its
+    own origin, so a type a browser renders or runs goes out as application/octet-stream."""
+    from influx_connector.host import build_app, start
+
+    page = b"<script>fetch('/api/data-sources')</script>"
+    with HostileServer() as server, start(build_app(tmp_path / "host.sqlite3")) as running:
+        server.on("/api/v3/query_sql", lambda _req: reply(200, page, content_type=given))
+        client = Client(running.url, running.key)
+        sid = client.save_source("hostile", "influxdb", {**server.settings(), "api": "v3", "database": DB})["id"]
+        run = {"data_source": sid, "operation": "query_sql", "params": {"q": SQL, "format": "parquet"}}
+        answer = client.post("/api/run", run, headers={"Accept": "application/octet-stream"})
+    assert answer.status_code == 200 and answer.content == page
+    assert answer.headers["Content-Type"] == served
+    assert answer.headers["Content-Disposition"].startswith("attachment;")

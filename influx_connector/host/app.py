@@ -389,10 +389,26 @@ def _accepts_raw(accept: str, result: Result) -> bool:
     return False
 
 
+#: A bare media type as RFC 9110 spells one (type "/" subtype, token characters only).
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+#: Words in a media type a browser renders or runs (HTML, XHTML, SVG and other XML, scripts).
+_ACTIVE = ("html", "xml", "script")
+
+
+def _served_type(content_type: str | None) -> str:
+    """The media type the service gives the bytes under: the data source's own, bare, unless a
+    browser would render or run it, or it is malformed. The data source's server chose it, and the
+    bytes go out from the service's origin, where a page or a script must not come from it."""
+    kind = media_type(content_type)
+    if not _MEDIA_TYPE.fullmatch(kind) or any(word in kind for word in _ACTIVE):
+        return RAW
+    return kind
+
+
 def _raw_answer(operation: str, result: Result) -> Answer:
     """The bytes of an answer as they came, with their media type and a file name. They are not
     masked as JSON answers are: they are the server's answer, and masking would corrupt them."""
-    kind = result.meta.get("content_type") or RAW
+    kind = _served_type(result.meta.get("content_type"))
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", file_name(operation, kind))
     data = bytes(result.data)
     return Answer(200, [data], kind, [("Content-Disposition", f'attachment; filename="{name}"'),
