@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -285,3 +286,53 @@ def test_without_pyarrow_the_sandbox_answers_parquet_with_a_400() -> None:
     assert done.returncode == 0, done.stderr
     status, message = json.loads(done.stdout)
     assert status == 400 and "pyarrow" in message
+
+
+# --- a pyarrow too old to trust with files from the network -----------------------------------------
+
+#: Run in a fresh interpreter whose pyarrow says it is 14.0.0 (the last one that could be made to
+#: run code by a crafted file), as where an old one was installed before the extra.
+OLD_PYARROW = """
+import json, sys, types
+sys.modules["pyarrow"] = types.ModuleType("pyarrow")
+sys.modules["pyarrow"].__version__ = "14.0.0"
+sys.modules["pyarrow.parquet"] = types.ModuleType("pyarrow.parquet")
+"""
+
+
+def test_an_old_pyarrow_is_refused_before_sending_and_never_reads_an_answer(sandbox3: Sandbox,
+                                                                            conn3: Connection) -> None:
+    before = len(queries(sandbox3))
+    settings = {**sandbox3.connection_settings, "api": "v3", "database": DB}
+    done = subprocess.run([sys.executable, "-c", OLD_PYARROW + textwrap.dedent(f"""
+        from influx_connector import api
+        from influx_connector.errors import DecodeError, ValidationError
+        from influx_connector.influxdb import parquet_table
+        conn = api.connect(json.loads({json.dumps(json.dumps(settings))}))
+        try:
+            conn.run("query_sql", {{"q": "SELECT * FROM meter", "format": "parquet_rows"}})
+        except ValidationError as exc:
+            print(json.dumps(exc.by_field()))
+        try:
+            parquet_table(b"PAR1")
+        except DecodeError as exc:
+            print(json.dumps(str(exc)))
+    """)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    refused, unread = (json.loads(line) for line in done.stdout.splitlines())
+    assert list(refused) == ["format"]
+    for message in (refused["format"][0], unread):
+        assert "pyarrow 23.0.1 or later" in message and "14.0.0 is installed" in message, message
+    assert len(queries(sandbox3)) == before
+
+
+def test_the_extra_asks_for_the_pyarrow_the_decoder_trusts() -> None:
+    import tomllib
+
+    from influx_connector.influxdb.parquet import MINIMUM, _version
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    assert project["optional-dependencies"]["parquet"] == ["pyarrow>=" + ".".join(map(str, MINIMUM))]
+    assert _version(pa.__version__) >= MINIMUM
+    assert [_version(v) for v in ("23.0.1", "24.0.0.dev12", "14.0.0rc1", "", "x")] == [
+        (23, 0, 1), (24, 0, 0), (14, 0, 0), (), ()]

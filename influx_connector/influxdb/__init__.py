@@ -188,11 +188,11 @@ def parquet_table(data: bytes, max_bytes: int | None = None) -> Any:
 def check_query3(format: str = "jsonl", **_options: Any) -> dict[str, str]:  # noqa: A002
     """Parquet as rows needs pyarrow: said before the query is sent, on the format field."""
     if format == "parquet_rows":
-        from .parquet import EXTRA, installed
+        from .parquet import unusable
 
-        if not installed():
-            return {"format": f"parquet_rows (Parquet as rows) needs pyarrow, which is not installed: {EXTRA}; "
-                              "or choose parquet for the bytes"}
+        problem = unusable()
+        if problem is not None:
+            return {"format": f"parquet_rows (Parquet as rows) {problem}; or choose parquet for the bytes"}
     return {}
 
 

@@ -15,6 +15,7 @@ that pyarrow cannot read is a ``DecodeError``, never a pyarrow exception.
 """
 from __future__ import annotations
 
+import re
 import time as _time
 from collections.abc import Generator, Iterator
 from decimal import Decimal
@@ -29,21 +30,48 @@ BATCH_ROWS = 16_384
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
-def installed() -> bool:
-    """Whether pyarrow can be imported here."""
+#: The oldest pyarrow trusted with a file from the network. Before 14.0.1 a crafted Parquet file
+#: could make pyarrow run code (CVE-2023-47248); 15.0.0 to 23.0.0 carry a use-after-free in
+#: Arrow's C++ IPC reader (CVE-2026-25087). The ``parquet`` extra asks for this one or later,
+#: and a pyarrow installed otherwise is checked here too.
+MINIMUM = (23, 0, 1)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """The leading numbers of a version ("24.0.0.dev12" -> (24, 0, 0), "14.0.0rc1" -> (14, 0, 0))."""
+    numbers = []
+    for part in text.split("."):
+        match = re.match(r"\d+", part)
+        if match is None:
+            break
+        numbers.append(int(match.group()))
+        if match.end() != len(part):
+            break
+    return tuple(numbers)
+
+
+def unusable() -> str | None:
+    """Why pyarrow cannot read Parquet answers here (not installed, or too old), or None."""
     try:
+        import pyarrow
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        return False
-    return True
+        return f"needs pyarrow, which is not installed: {EXTRA}"
+    version = str(getattr(pyarrow, "__version__", ""))
+    if _version(version) < MINIMUM:
+        floor = ".".join(map(str, MINIMUM))
+        return (f"needs pyarrow {floor} or later (older ones are unsafe with files from the network), "
+                f"and {version or 'an unknown version'} is installed: {EXTRA} --upgrade")
+    return None
 
 
 def _pyarrow() -> Any:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet  # noqa: F401 (pa.parquet)
-    except ImportError:
-        raise DecodeError(f"Parquet as rows or as a table needs pyarrow, which is not installed: {EXTRA}") from None
+    problem = unusable()
+    if problem is not None:
+        raise DecodeError(f"Parquet as rows or as a table {problem}")
+    import pyarrow as pa
+    import pyarrow.parquet  # noqa: F401 (pa.parquet)
+
     return pa
 
 
