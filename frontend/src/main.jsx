@@ -240,7 +240,9 @@ function QueriesView({ types, sources, reloadTypes }) {
   useEffect(() => { reloadSaved(); }, [reloadSaved]);
   useEffect(() => { if (!source && sources[0]) setSourceId(sources[0].id); }, [sources, source]);
   useEffect(() => {
-    if (type && !operations.some((o) => o.id === opId)) setOpId(operations[0]?.id || '');
+    // The form's values belong to the operation they were typed for: when the list no longer
+    // offers it (another data source, or the server's API found out), both go.
+    if (type && !operations.some((o) => o.id === opId)) { setOpId(operations[0]?.id || ''); setParams({}); }
   }, [type, opId, operations]);
 
   const run = async (formData, target) => {
