@@ -14,11 +14,13 @@ TOKEN = "sandbox-token-0123456789"
 SEED_OPERATIONS = ("write_data", "query_data", "generate_ast", "query_suggestions", "query_suggestions_name",
                    "analyze_query", "list_buckets", "create_bucket", "retrieve_bucket", "update_bucket",
                    "delete_bucket")
-ADDED_OPERATIONS = ("delete_data", "list_organizations", "health", "write_data_v1", "query_influxql")
 #: InfluxDB 3's operations (and ping, which any InfluxDB answers).
 V3_OPERATIONS = ("query_sql", "query_influxql_v3", "write_lp", "list_databases", "create_database",
                  "delete_database", "create_table", "delete_table", "health_v3", "ping")
-ADDED_OPERATIONS += V3_OPERATIONS
+#: The v1-compatibility endpoints, which InfluxDB 2.x and 3 both serve, come after each API's
+#: own operations, so where a host lists only what a server serves, its own come first.
+ADDED_OPERATIONS = ("delete_data", "list_organizations", "health", *V3_OPERATIONS[:-1],
+                    "write_data_v1", "query_influxql", "ping")
 ALL_OPERATIONS = SEED_OPERATIONS + ADDED_OPERATIONS
 EXAMPLE_CONNECTION = {"token": "example-token-0000", "host": "localhost", "port": 8086, "protocol": "http"}
 

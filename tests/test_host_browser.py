@@ -427,6 +427,21 @@ def influx3_page(browser, tmp_path) -> Iterator[tuple[Any, Sandbox]]:
         yield browser, sandbox
 
 
+def test_the_operation_the_page_offers_first_runs_without_choosing_it(influx3_page) -> None:
+    """Until the service says what the server serves, the page offers the data source's first
+    operation; once it has, the first the server serves. A person who fills that form and runs
+    it sends that operation's fields only, not those of the form shown before."""
+    browser, sandbox = influx3_page
+    first = listed_operations(browser)[0]
+    assert first == "query_sql" and shown(browser, "#query-operation").get_attribute("value") == first
+    type_into(browser, "root_db", "home")
+    type_into(browser, "root_q", "SELECT time, room, temp FROM air ORDER BY time")
+    run_and_wait(browser)
+    assert shown(browser, ".results .count").text == "10 rows"
+    assert [r.path for r in sandbox.requests if r.method == "POST"][-1] == "/api/v3/query_sql"
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
 def test_a_parquet_answer_is_offered_as_a_download_of_the_very_bytes(influx3_page, tmp_path) -> None:
     browser, sandbox = influx3_page
     downloads = tmp_path / "downloads"
